@@ -1,7 +1,7 @@
 """Benchmark: milliseconds per training step of the book's canonical settings on this machine.
 
 Run ``python -m grokutils.bench`` (or ``make bench``). Each setting times the training loop's own
-update (forward, backward, optimiser step) and counts its matrix FLOPs, so the printed GFLOP/s can
+update (``step.update``) (forward, backward, optimiser step) and counts its matrix FLOPs, so the printed GFLOP/s can
 be read against the machine's measured matmul throughput (a large square fp32 product).
 """
 from __future__ import annotations
@@ -14,10 +14,12 @@ from dataclasses import dataclass
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from grokutils.data import ModularConfig, Split
-from grokutils.models import MLPConfig, TransformerConfig
+from grokutils.config import RunConfig, resolve_device
+from grokutils.recipes import nanda_run, omnigrok_mnist_run, power_run
+from grokutils.step import update
 from grokutils.sweep import Ensemble
-from grokutils.train import RunConfig, TrainConfig, make_optimizer, resolve_device, train_step
+from grokutils.tasks import Split
+from grokutils.train import SingleRun
 
 
 @dataclass(frozen=True)
@@ -43,18 +45,15 @@ class RandomImages:
 
 
 def canonical_settings() -> dict[str, RunConfig]:
-    """The three settings the issue names: Nanda full batch, Power at batch 512, Omnigrok's MLP at 200."""
-    nanda = ModularConfig(op="add", p=113, frac_train=0.3)
-    power = ModularConfig(op="div", p=97, frac_train=0.5, with_op_token=True)
+    """The papers' recipes (``grokutils.recipes``): Nanda full batch, Power at batch 512, Omnigrok's MLP at 200.
+
+    The MLP trains on random images of MNIST's shape, so the benchmark needs no data files.
+    """
+    mnist = omnigrok_mnist_run()
     return {
-        "nanda 1-layer, p=113, full batch 3,830": RunConfig(
-            nanda, TransformerConfig(d_vocab=nanda.d_vocab, d_vocab_out=nanda.d_vocab, n_ctx=nanda.n_ctx,
-                                     use_attn_bias=False, use_unembed_bias=False), TrainConfig()),
-        "power 2-layer, p=97, batch 512": RunConfig(
-            power, TransformerConfig(d_vocab=power.d_vocab, d_vocab_out=power.p, n_ctx=power.n_ctx, n_layers=2,
-                                     normalization="LN"), TrainConfig(batch_size=512)),
-        "omnigrok MLP 784-200-200-10, batch 200": RunConfig(
-            RandomImages(), MLPConfig(init_scale=8.0), TrainConfig(batch_size=200, loss="mse", weight_decay=0.01)),
+        "nanda 1-layer, p=113, full batch 3,830": nanda_run(),
+        "power 2-layer, p=97, batch 512": power_run(),
+        "omnigrok MLP 784-200-200-10, batch 200": RunConfig(RandomImages(), mnist.model, mnist.train),
     }
 
 
@@ -72,19 +71,15 @@ def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 10) -> flo
 
 def time_step(cfg: RunConfig, device: torch.device, steps: int, warmup: int = 5) -> tuple[float, float]:
     """(milliseconds per update, matrix GFLOP per update) of ``cfg`` with the training loop's update."""
-    data = cfg.task.build(device)
-    model = cfg.model.build().to(device)
-    opt = make_optimizer(model.parameters(), cfg.train)
-    bs = cfg.train.batch_size
-    idx = None if bs is None else torch.arange(bs, device=device)
+    runner = SingleRun(cfg, device)
     for i in range(warmup):
-        train_step(model, opt, data, idx, cfg.train, i, None)
+        update(runner, i)
     with FlopCounterMode(display=False) as counter:
-        train_step(model, opt, data, idx, cfg.train, warmup, None)
+        update(runner, warmup)
     _sync(device)
     start = time.perf_counter()
     for i in range(steps):
-        train_step(model, opt, data, idx, cfg.train, warmup + 1 + i, None)
+        update(runner, warmup + 1 + i)
     _sync(device)
     return (time.perf_counter() - start) / steps * 1e3, counter.get_total_flops() / 1e9
 
@@ -95,11 +90,11 @@ def time_sweep_step(cfg: RunConfig, k: int, device: torch.device, steps: int, wa
              for i in range(k)]
     ensemble = Ensemble(seeds, device)
     for i in range(warmup):
-        ensemble.update(i)
+        update(ensemble, i)
     _sync(device)
     start = time.perf_counter()
     for i in range(steps):
-        ensemble.update(warmup + i)
+        update(ensemble, warmup + i)
     _sync(device)
     return (time.perf_counter() - start) / steps * 1e3
 

@@ -1,11 +1,16 @@
-"""The book's figures, in one house style. Each helper takes tensors or a History, returns a Figure."""
+"""The book's figures, in one house style. Each helper takes tensors or a History, returns a Figure.
+
+Analysis (``grokutils.analysis``) computes the numbers; these functions only draw them.
+"""
 from __future__ import annotations
+
+import math
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 import torch
 
-from grokutils.train import History
+from grokutils.history import History
 
 TRAIN_COLOR, VAL_COLOR, NORM_COLOR = "#1f77b4", "#d62728", "#7f7f7f"
 
@@ -119,4 +124,39 @@ def plot_steps_against(xs, steps, xlabel: str, ylabel: str = "steps to 99% valid
     ax.set_yscale("log")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    return fig
+
+
+def plot_landscape(alphas, train_loss, test_loss, alpha_c: float, trajectory: History | None = None,
+                   w0: float | None = None) -> plt.Figure:
+    """Final train and test loss against α (log-log), α_c marked; optionally a run's path on the same axes.
+
+    ``trajectory`` is drawn as its logged (weight norm / ``w0``, loss) points, thin, from start (○)
+    to end (■).
+    """
+    fig, ax = plt.subplots(figsize=(6.0, 3.8), layout="constrained")
+    ax.plot(alphas, train_loss, "o-", color=TRAIN_COLOR, label="train loss (norm fixed)")
+    ax.plot(alphas, test_loss, "o-", color=VAL_COLOR, label="test loss (norm fixed)")
+    ax.axvline(alpha_c, color="k", ls="--", lw=1, label=f"α_c = {alpha_c:.2f}")
+    if trajectory is not None:
+        a = (trajectory.weight_norm / w0).tolist()
+        for metric, color in (("train_loss", TRAIN_COLOR), ("val_loss", VAL_COLOR)):
+            values = getattr(trajectory, metric).tolist()
+            ax.plot(a, values, color=color, lw=0.9, alpha=0.6, ls=":")
+            ax.plot(a[0], values[0], "o", mfc="none", color=color)
+            ax.plot(a[-1], values[-1], "s", color=color)
+        ax.plot([], [], "k:", lw=0.9, label="unconstrained α = 8 run (○ start, ■ end)")
+    ax.set(xscale="log", yscale="log", xlabel="α = weight norm / w₀", ylabel="loss (MSE)")
+    ax.legend(loc="best")
+    return fig
+
+
+def plot_power_law(x, y, slope: float, intercept: float, xlabel: str, ylabel: str) -> plt.Figure:
+    """Points ``(x, y)`` on log-log axes with the fitted line y = e^intercept · x^slope."""
+    fig, ax = plt.subplots(figsize=(4.5, 3.4), layout="constrained")
+    ax.plot(x, y, "o", color=VAL_COLOR, label="runs")
+    xs = torch.logspace(math.log10(min(x)), math.log10(max(x)), 50)
+    ax.plot(xs, math.exp(intercept) * xs**slope, "k--", lw=1, label=f"fit: slope {slope:.2f}")
+    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel)
+    ax.legend()
     return fig

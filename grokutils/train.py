@@ -1,191 +1,24 @@
 """One training loop for every chapter: ``train(cfg) -> History``.
 
 ``fit`` is the loop; it drives a ``SingleRun`` here or a ``sweep.Ensemble`` (K runs as one batched
-model). The whole dataset lives in tensors on the device. Minibatches are slices of one random permutation
-per epoch; metrics (train/val loss and accuracy on the full sets, total weight norm) are computed
-only at the logged steps, and the progress bar advances there too, so a step costs one forward,
-one backward and one optimiser update.
+model), both ``Runner``s, through the one update step (``step.update``). The whole dataset lives in
+tensors on the device. Minibatches are slices of one random permutation per epoch; metrics (train and
+validation loss and accuracy on the full sets, the total weight norm, and the probes a config asks
+for) are computed only at the logged steps, and the progress bar advances there too, so a step costs
+one forward, one backward and one optimiser update. Each run stops on its own (``stop_at_val_acc``),
+so a run stores the same history whether it trained alone or in a batch.
 """
 from __future__ import annotations
 
-import dataclasses
-import math
 import time
-from dataclasses import dataclass, field
 
 import torch
-import torch.nn.functional as F
 from tqdm import tqdm
 
-from grokutils.data import ModularConfig, Split
-from grokutils.models import MLPConfig, TransformerConfig
-
-OPTIMIZERS = ("adamw", "adam")
-LOSSES = ("cross_entropy", "mse")
-LOG_SPACINGS = ("log", "linear")
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """How to optimise.
-
-    Attributes:
-        steps: number of optimiser updates.
-        batch_size: examples per update; ``None`` is full batch (one update per epoch).
-        lr: peak learning rate.
-        weight_decay: decoupled (AdamW) or L2 (Adam) weight decay.
-        betas: Adam's moment decay rates.
-        optimizer: ``"adamw"`` or ``"adam"``.
-        warmup_steps: the learning rate grows linearly to ``lr`` over this many updates.
-        loss: ``"cross_entropy"`` on integer labels, or ``"mse"`` against one-hot targets (Omnigrok).
-        n_logs: number of steps at which metrics are computed (always including 0 and ``steps``).
-        log_spacing: ``"log"`` (for log-axis figures) or ``"linear"``.
-        checkpoint_every: keep a copy of the weights every this many steps (``None``: none).
-        stop_at_val_acc: stop at the first logged step whose validation accuracy reaches this (in a
-            batched sweep: once every run's does; ``None``: never stop early).
-        fixed_norm: after every update, rescale all parameters so their total L2 norm stays at its
-            initial value (Omnigrok's constrained training).
-        seed: seed of the minibatch order.
-    """
-
-    steps: int = 1000
-    batch_size: int | None = None
-    lr: float = 1e-3
-    weight_decay: float = 1.0
-    betas: tuple[float, float] = (0.9, 0.98)
-    optimizer: str = "adamw"
-    warmup_steps: int = 10
-    loss: str = "cross_entropy"
-    n_logs: int = 200
-    log_spacing: str = "log"
-    checkpoint_every: int | None = None
-    stop_at_val_acc: float | None = None
-    fixed_norm: bool = False
-    seed: int = 0
-
-    def __post_init__(self):
-        for name, allowed in (("optimizer", OPTIMIZERS), ("loss", LOSSES), ("log_spacing", LOG_SPACINGS)):
-            if getattr(self, name) not in allowed:
-                raise ValueError(f"{name}={getattr(self, name)!r}; allowed values: {allowed}")
-        if self.steps < 1:
-            raise ValueError(f"steps={self.steps!r} must be a positive integer")
-        if self.batch_size is not None and self.batch_size < 1:
-            raise ValueError(f"batch_size={self.batch_size!r} must be a positive integer or None (full batch)")
-        if self.lr <= 0 or self.weight_decay < 0:
-            raise ValueError(f"lr={self.lr!r} must be > 0 and weight_decay={self.weight_decay!r} >= 0")
-        if self.n_logs < 2:
-            raise ValueError(f"n_logs={self.n_logs!r} must be at least 2")
-
-    def log_steps(self) -> list[int]:
-        """The sorted, distinct steps at which metrics are computed: 0 and ``steps`` included."""
-        if self.log_spacing == "log":
-            grid = torch.logspace(0, math.log10(self.steps), self.n_logs - 1).round().long().tolist()
-        else:
-            grid = torch.linspace(0, self.steps, self.n_logs).round().long().tolist()
-        return sorted({0, self.steps, *grid})
-
-
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything that determines a run: the task, the model and the optimisation.
-
-    Attributes:
-        task: a task config with ``build(device) -> Split`` (e.g. ``ModularConfig``).
-        model: a model config with ``build() -> nn.Module`` (``TransformerConfig`` or ``MLPConfig``).
-        train: the optimisation (``TrainConfig``).
-    """
-
-    task: ModularConfig
-    model: TransformerConfig | MLPConfig
-    train: TrainConfig = field(default_factory=TrainConfig)
-
-    def __post_init__(self):
-        n_train = getattr(self.task, "n_train", None)
-        bs = self.train.batch_size
-        if n_train is not None and bs is not None and bs > n_train:
-            raise ValueError(f"batch_size={bs} is larger than the training set ({n_train} examples); "
-                             f"allowed values: 1..{n_train} or None (full batch)")
-
-    def replace(self, **overrides) -> "RunConfig":
-        """A copy with fields of ``task``, ``model`` or ``train`` replaced.
-
-        Unknown names raise TypeError, and so do names that several parts share (``seed``): replace
-        those in their part with ``dataclasses.replace``.
-        """
-        parts = {"task": {}, "model": {}, "train": {}}
-        for key, value in overrides.items():
-            owners = [name for name in parts if key in {f.name for f in dataclasses.fields(getattr(self, name))}]
-            if len(owners) != 1:
-                raise TypeError(f"unknown config key {key!r}" if not owners else
-                                f"{key!r} is a field of {' and '.join(owners)}: replace it in one part")
-            parts[owners[0]][key] = value
-        return RunConfig(**{name: dataclasses.replace(getattr(self, name), **kw) for name, kw in parts.items()})
-
-
-@dataclass
-class History:
-    """What a run logged. Metric tensors are indexed like ``steps``.
-
-    Attributes:
-        config: the run's config.
-        steps: logged steps.
-        train_loss, val_loss, train_acc, val_acc: metrics on the full training / validation sets.
-        weight_norm: total L2 norm of all parameters.
-        checkpoints: ``{step: state_dict}`` of the kept weights (on CPU).
-        final_state: the weights after the last update (on CPU).
-        wall_seconds: time spent training (not loading from the cache).
-        device: the device it trained on.
-    """
-
-    config: RunConfig
-    steps: torch.Tensor
-    train_loss: torch.Tensor
-    val_loss: torch.Tensor
-    train_acc: torch.Tensor
-    val_acc: torch.Tensor
-    weight_norm: torch.Tensor
-    checkpoints: dict[int, dict[str, torch.Tensor]]
-    final_state: dict[str, torch.Tensor]
-    wall_seconds: float
-    device: str
-
-    def model(self, step: int | None = None) -> torch.nn.Module:
-        """The model with the weights of ``step`` (a checkpoint), or the final weights."""
-        model = self.config.model.build()
-        model.load_state_dict(self.final_state if step is None else self.checkpoints[step])
-        return model.eval()
-
-
-def make_optimizer(params, cfg: TrainConfig) -> torch.optim.Optimizer:
-    """AdamW (decoupled weight decay) or Adam (L2 penalty), as ``cfg.optimizer`` says."""
-    kind = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
-    return kind(params, lr=cfg.lr, betas=cfg.betas, weight_decay=cfg.weight_decay, foreach=True)
-
-
-def loss_fn(logits: torch.Tensor, labels: torch.Tensor, kind: str, reduction: str = "mean") -> torch.Tensor:
-    """Cross-entropy, or squared error against one-hot targets (mean over classes), per example
-    (``reduction="none"``) or averaged over the batch (``"mean"``)."""
-    if kind == "mse":
-        per_example = F.mse_loss(logits, F.one_hot(labels, logits.shape[-1]).to(logits.dtype), reduction="none").mean(-1)
-    else:
-        per_example = F.cross_entropy(logits, labels, reduction="none")
-    return per_example.mean() if reduction == "mean" else per_example
-
-
-def weight_norm(model: torch.nn.Module) -> torch.Tensor:
-    """Total L2 norm of all trainable parameters."""
-    return torch.linalg.vector_norm(torch.stack([p.detach().norm() for p in model.parameters()]))
-
-
-@torch.no_grad()
-def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str, chunk: int = 16384):
-    """Mean loss and accuracy of ``model`` on ``(x, y)``, in chunks to bound memory."""
-    total_loss, correct = 0.0, 0
-    for xs, ys in zip(x.split(chunk), y.split(chunk)):
-        logits = model.final_logits(xs)
-        total_loss += loss_fn(logits, ys, loss).item() * len(ys)
-        correct += (logits.argmax(-1) == ys).sum().item()
-    return total_loss / len(y), correct / len(y)
+from grokutils.config import RunConfig, resolve_device
+from grokutils.history import METRICS, PROBES, History, from_logs
+from grokutils.step import make_optimizer, per_run_loss, stacked_norms, update
+from grokutils.tasks.split import Split
 
 
 def batch_indices(n: int, batch_size: int | None, gen: torch.Generator, device):
@@ -200,113 +33,125 @@ def batch_indices(n: int, batch_size: int | None, gen: torch.Generator, device):
             yield perm[i * batch_size : (i + 1) * batch_size]
 
 
-def resolve_device(device: str | torch.device | None = None) -> torch.device:
-    """``device`` if given, else CUDA when available, else CPU."""
-    if device is None or device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
+class Runner:
+    """What ``fit`` and ``step.update`` need of K runs sharing a task and a schedule.
 
-
-class SingleRun:
-    """One run trained alone: a plain model and ``torch.optim`` (no batching overhead).
-
-    ``fit`` drives it; ``sweep.Ensemble`` is its batched twin with the same four members.
+    Subclasses set ``model``-specific members: ``logits(x, shared) -> [K, N, C]``, ``stacked_params()
+    -> {name: [K, ...]}``, ``states() -> [state_dict]`` and the optimiser ``opt``; this base holds the
+    data, the batch order, the norm constraint and the evaluation.
     """
+
+    def __init__(self, cfgs: list[RunConfig], device: torch.device):
+        self.configs, self.device = list(cfgs), device
+        self.data: Split = cfgs[0].task.build(device)
+        tc = cfgs[0].train
+        self.batches = [batch_indices(len(self.data.y_train), tc.batch_size,
+                                      torch.Generator().manual_seed(c.train.seed), device) for c in cfgs]
+
+    def _init_constraints(self) -> None:
+        self.fixed = torch.tensor([c.train.fixed_norm for c in self.configs], device=self.device)
+        self.target_norm = stacked_norms(list(self.stacked_params().values()))
+
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor, bool]:
+        """This step's inputs, labels ``[K, N]``, and whether the inputs are one batch shared by all runs."""
+        idx = [next(b) for b in self.batches]
+        if idx[0] is None:
+            return self.data.x_train, self.data.y_train.expand(len(idx), -1), True
+        idx = torch.stack(idx)
+        return self.data.x_train[idx], self.data.y_train[idx], False
+
+    @torch.no_grad()
+    def metrics(self) -> list[dict[str, float]]:
+        """Each run's metrics (``history.METRICS``) and probe columns, one dict per run."""
+        kind = self.configs[0].train.loss
+        train, val = (self._evaluate(x, y, kind) for x, y in
+                      ((self.data.x_train, self.data.y_train), (self.data.x_val, self.data.y_val)))
+        stacked = self.stacked_params()
+        columns = dict(zip(METRICS, (train[0], val[0], train[1], val[1], stacked_norms(list(stacked.values())))))
+        for probe in self.configs[0].train.probes:
+            columns.update(PROBES[probe](stacked))
+        return [{name: float(col[k]) for name, col in columns.items()} for k in range(len(self.configs))]
+
+    def _evaluate(self, x, y, kind: str, chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean loss and accuracy of every run on ``(x, y)``, ``[K]`` each, in chunks to bound memory."""
+        k = len(self.configs)
+        losses, correct = torch.zeros(k, dtype=torch.float64), torch.zeros(k, dtype=torch.float64)
+        for xs, ys in zip(x.split(chunk), y.split(chunk)):
+            logits = self.logits(xs, shared=True)
+            losses += per_run_loss(kind, logits, ys.expand(k, -1)).double().cpu() * len(ys)
+            correct += (logits.argmax(-1) == ys).sum(1).double().cpu()
+        return losses / len(y), correct / len(y)
+
+
+class SingleRun(Runner):
+    """One run trained alone: a plain model, no batching overhead; its parameters seen as K = 1 stacks."""
 
     def __init__(self, cfg: RunConfig, device: torch.device):
-        self.configs = [cfg]
-        self.data: Split = cfg.task.build(device)
+        super().__init__([cfg], device)
         self.model = cfg.model.build().to(device)
-        self.opt = make_optimizer(self.model.parameters(), cfg.train)
-        self.target_norm = weight_norm(self.model) if cfg.train.fixed_norm else None
-        gen = torch.Generator().manual_seed(cfg.train.seed)
-        self.batches = batch_indices(len(self.data.y_train), cfg.train.batch_size, gen, device)
+        self.opt = make_optimizer(list(self.model.parameters()), [cfg.train], stacked=False)
+        self._init_constraints()
 
-    def update(self, step: int) -> None:
-        """One optimiser update."""
-        train_step(self.model, self.opt, self.data, next(self.batches), self.configs[0].train, step, self.target_norm)
+    def logits(self, x: torch.Tensor, shared: bool) -> torch.Tensor:
+        """``[1, N, C]``: the model's final logits on ``x`` (``[N, ...]``, or ``[1, N, ...]`` if not shared)."""
+        return self.model.final_logits(x if shared else x[0])[None]
 
-    def metrics(self) -> list[tuple[float, float, float, float, float]]:
-        """(train loss, val loss, train acc, val acc, weight norm) of each run."""
-        return [_metrics(self.model, self.data, self.configs[0].train.loss)]
+    def stacked_params(self) -> dict[str, torch.Tensor]:
+        """The parameters by name, as ``[1, ...]`` views (in-place edits reach the model)."""
+        return {name: p.unsqueeze(0) for name, p in self.model.named_parameters()}
 
     def states(self) -> list[dict[str, torch.Tensor]]:
-        """Each run's weights, copied to the CPU."""
-        return [_cpu_state(self.model)]
+        """The weights, copied to the CPU (one state_dict in a list)."""
+        return [{k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}]
 
 
-def fit(runner, progress: bool = True) -> list[History]:
+def fit(runner: Runner, progress: bool = True) -> list[History]:
     """The training loop: update ``runner`` for its configs' steps, logging and checkpointing on schedule.
 
-    ``runner`` is a ``SingleRun`` or a ``sweep.Ensemble``; all its runs share one schedule (steps, log
-    steps, checkpoints). With ``stop_at_val_acc`` the loop stops at the first logged step at which
-    every run has reached it.
+    All runs share one schedule (steps, log steps, checkpoints). A run with ``stop_at_val_acc`` stops
+    at its first logged step that reaches it: its history and final weights end there, while the
+    others go on; the loop ends when every run has stopped or the steps are done.
     """
-    tc = runner.configs[0].train
-    log_at = tc.log_steps()
-    logs, checkpoints = [], {}
+    tc, n = runner.configs[0].train, len(runner.configs)
+    log_at = set(tc.log_steps())
+    logs, checkpoints, finals = [[] for _ in range(n)], [{} for _ in range(n)], [None] * n
     start = time.perf_counter()
-    bar = tqdm(total=tc.steps, disable=not progress, mininterval=1.0, desc=f"train x{len(runner.configs)}")
-    next_log = 0
+    bar = tqdm(total=tc.steps, disable=not progress, mininterval=1.0, desc=f"train x{n}")
     for step in range(tc.steps + 1):
-        if step == log_at[next_log]:
-            logs.append((step, runner.metrics()))
-            next_log += 1
+        if step in log_at:
+            _log(runner, step, logs, finals)
             bar.update(step - bar.n)
-            bar.set_postfix(val_acc=" ".join(f"{m[3]:.2f}" for m in logs[-1][1][:4]), refresh=False)
-            if tc.stop_at_val_acc is not None and all(m[3] >= tc.stop_at_val_acc for m in logs[-1][1]):
+            bar.set_postfix(val_acc=" ".join(f"{rows[-1][1]['val_acc']:.2f}" for rows in logs[:4]), refresh=False)
+            if all(f is not None for f in finals):
                 break
         if tc.checkpoint_every and step % tc.checkpoint_every == 0:
-            checkpoints[step] = runner.states()
+            states = runner.states()
+            for k in range(n):
+                if finals[k] is None:
+                    checkpoints[k][step] = states[k]
         if step == tc.steps:
             break
-        runner.update(step)
+        update(runner, step)
     bar.close()
-    seconds, device = time.perf_counter() - start, str(runner.data.x_train.device)
-    finals = runner.states()
-    return [
-        _history(cfg, [(s, *m[k]) for s, m in logs], {s: c[k] for s, c in checkpoints.items()}, finals[k], seconds, device)
-        for k, cfg in enumerate(runner.configs)
-    ]
+    seconds, device, last = time.perf_counter() - start, str(runner.device), runner.states()
+    return [from_logs(cfg, logs[k], train_index=runner.data.train_index, final_state=finals[k] or last[k],
+                      wall_seconds=seconds, device=device, _checkpoints=checkpoints[k])
+            for k, cfg in enumerate(runner.configs)]
+
+
+def _log(runner: Runner, step: int, logs: list, finals: list) -> None:
+    """Append this step's metrics to each running run's log; stop the runs that reached their target."""
+    rows, states = runner.metrics(), None
+    for k, (cfg, row) in enumerate(zip(runner.configs, rows)):
+        if finals[k] is not None:
+            continue
+        logs[k].append((step, row))
+        target = cfg.train.stop_at_val_acc
+        if target is not None and row["val_acc"] >= target:
+            states = states or runner.states()
+            finals[k] = states[k]
 
 
 def train(cfg: RunConfig, device: str | torch.device | None = None, progress: bool = True) -> History:
     """Train one run from scratch and return its ``History`` (see ``runs.load_or_train`` to cache)."""
     return fit(SingleRun(cfg, resolve_device(device)), progress)[0]
-
-
-def train_step(model, opt, data: Split, idx, tc: TrainConfig, step: int, target_norm=None) -> None:
-    """One update on the examples ``idx`` of the training set (None: all), with warm-up and norm constraint."""
-    if step <= tc.warmup_steps:
-        for group in opt.param_groups:
-            group["lr"] = tc.lr * warmup_factor(step, tc.warmup_steps)
-    x, y = (data.x_train, data.y_train) if idx is None else (data.x_train[idx], data.y_train[idx])
-    loss = loss_fn(model.final_logits(x), y, tc.loss)
-    opt.zero_grad(set_to_none=True)
-    loss.backward()
-    opt.step()
-    if target_norm is not None:
-        with torch.no_grad():
-            torch._foreach_mul_(list(model.parameters()), (target_norm / weight_norm(model)).item())
-
-
-def warmup_factor(step: int, warmup_steps: int) -> float:
-    """The learning-rate multiplier at ``step``: linear from 1/warmup_steps up to 1."""
-    return min(1.0, (step + 1) / max(warmup_steps, 1))
-
-
-def _metrics(model, data: Split, loss: str) -> tuple[float, float, float, float, float]:
-    model.eval()
-    train_loss, train_acc = evaluate(model, data.x_train, data.y_train, loss)
-    val_loss, val_acc = evaluate(model, data.x_val, data.y_val, loss)
-    model.train()
-    return train_loss, val_loss, train_acc, val_acc, weight_norm(model).item()
-
-
-def _cpu_state(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
-
-
-def _history(cfg, logs, checkpoints, final_state, wall_seconds, device) -> History:
-    cols = [torch.tensor(c, dtype=torch.float64) for c in zip(*logs)]
-    return History(cfg, cols[0].long(), *cols[1:], checkpoints, final_state, wall_seconds, str(device))

@@ -1,9 +1,16 @@
-"""Test settings: smoke profile, the shared offline data folder, and a private run cache."""
+"""Test settings (smoke profile, the shared offline data folder, a private run cache) and shared fixtures."""
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import torch
+
+from grokutils.config import RunConfig, TrainConfig
+from grokutils.history import METRICS, History
+from grokutils.models import MLPConfig, TransformerConfig
+from grokutils.tasks import ModularConfig, Split
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -22,3 +29,57 @@ def fresh_cache(tmp_path, monkeypatch):
     """A private, empty run cache for one test."""
     monkeypatch.setenv("GROKUTILS_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache"
+
+
+def _tiny_run(seed: int = 0, init_scale: float = 1.0, **train_kw) -> RunConfig:
+    task = ModularConfig(op="add", p=11, frac_train=0.5, seed=0)
+    model = TransformerConfig(d_vocab=task.d_vocab, d_vocab_out=task.p, n_ctx=task.n_ctx,
+                              d_model=16, n_heads=2, d_head=8, d_mlp=32, seed=seed, init_scale=init_scale)
+    return RunConfig(task, model, TrainConfig(**{"steps": 60, "n_logs": 8, "lr": 3e-3, "seed": seed, **train_kw}))
+
+
+@pytest.fixture
+def tiny_run():
+    """``tiny_run(seed=0, init_scale=1.0, **train_fields) -> RunConfig``: a 1-layer transformer on a+b mod 11."""
+    return _tiny_run
+
+
+@dataclass(frozen=True)
+class Blobs:
+    """A tiny task that generalises within a few dozen steps: three noisy one-hot classes in 8 dimensions."""
+
+    n_train: int = 64
+
+    def build(self, device="cpu"):
+        g = torch.Generator().manual_seed(0)
+        y = torch.randint(0, 3, (96,), generator=g)
+        x = torch.nn.functional.one_hot(y, 8).float() + 0.1 * torch.randn(96, 8, generator=g)
+        return Split(x[:64], y[:64], x[64:], y[64:]).to(device)
+
+
+def _blobs_run(seed: int = 0, init_scale: float = 1.0, **train_kw) -> RunConfig:
+    train = {"steps": 200, "batch_size": 16, "loss": "mse", "weight_decay": 0.0, "lr": 1e-2, "seed": seed, **train_kw}
+    return RunConfig(Blobs(), MLPConfig(widths=(8, 16, 3), seed=seed, init_scale=init_scale), TrainConfig(**train))
+
+
+@pytest.fixture
+def blobs_run():
+    """``blobs_run(seed=0, init_scale=1.0, **train_fields) -> RunConfig``: an MLP on a task it learns in a few dozen steps."""
+    return _blobs_run
+
+
+def _make_history(steps, config=None, **columns) -> History:
+    n = len(steps)
+    metrics = {name: torch.tensor(columns.pop(name, [0.0] * n), dtype=torch.float64) for name in METRICS}
+    metrics.update({name: torch.tensor(values, dtype=torch.float64) for name, values in columns.items()})
+    return History(config, torch.tensor(steps), metrics, train_index=None, final_state={}, wall_seconds=0.0,
+                   device="cpu")
+
+
+@pytest.fixture
+def make_history():
+    """``make_history(steps, config=None, **columns) -> History``: a synthetic History for the Checks' fixtures.
+
+    Columns not given (of ``history.METRICS``) are zeros; extra names become probe columns.
+    """
+    return _make_history

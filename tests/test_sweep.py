@@ -1,16 +1,20 @@
+"""Batched sweeps: the same histories as the runs trained alone, per-run stopping, constraints, checkpoints."""
 import pytest
 import torch
 
+from grokutils.bench import RandomImages
+from grokutils.config import RunConfig, TrainConfig
 from grokutils.models import MLPConfig
-from grokutils.sweep import Ensemble, StackedAdamW, check_batchable, train_many
-from grokutils.train import RunConfig, TrainConfig, train
-from test_train import tiny_run
+from grokutils.step import stacked_norms, update
+from grokutils.sweep import Ensemble, check_batchable, train_many
+from grokutils.train import train
 
 
 def assert_same_history(a, b, tol=1e-4):
     assert torch.equal(a.steps, b.steps)
-    for name in ("train_loss", "val_loss", "train_acc", "val_acc", "weight_norm"):
-        torch.testing.assert_close(getattr(a, name), getattr(b, name), rtol=tol, atol=tol, msg=name)
+    assert set(a.metrics) == set(b.metrics)
+    for name in a.metrics:
+        torch.testing.assert_close(a.metrics[name], b.metrics[name], rtol=tol, atol=tol, msg=name)
     for k in a.final_state:
         if k.endswith("b_K"):  # its exact gradient is 0 (softmax ignores a shift shared by all keys): Adam moves it by noise
             continue
@@ -18,8 +22,8 @@ def assert_same_history(a, b, tol=1e-4):
 
 
 @pytest.mark.parametrize("batch_size", [None, 16])
-def test_batched_runs_equal_the_same_runs_alone(batch_size):
-    cfgs = [tiny_run(steps=25, batch_size=batch_size, seed=s, weight_decay=wd, lr=lr).replace(init_scale=a)
+def test_batched_runs_equal_the_same_runs_alone(tiny_run, batch_size):
+    cfgs = [tiny_run(steps=25, batch_size=batch_size, seed=s, weight_decay=wd, lr=lr, init_scale=a)
             for s, wd, lr, a in [(0, 1.0, 3e-3, 1.0), (1, 0.1, 1e-3, 2.0), (2, 0.0, 2e-3, 0.5)]]
     together = train_many(cfgs, device="cpu", progress=False)
     for cfg, batched in zip(cfgs, together):
@@ -27,9 +31,17 @@ def test_batched_runs_equal_the_same_runs_alone(batch_size):
         assert_same_history(batched, train(cfg, device="cpu", progress=False))
 
 
+def test_each_run_of_a_batch_stops_on_its_own_as_it_would_alone(blobs_run):
+    cfgs = [blobs_run(seed=0, lr=1e-2, stop_at_val_acc=0.6, n_logs=40), blobs_run(seed=1, lr=3e-3, stop_at_val_acc=0.9, n_logs=40),
+            blobs_run(seed=2, lr=1e-2, n_logs=40)]
+    together = train_many(cfgs, progress=False)
+    alone = [train(c, progress=False) for c in cfgs]
+    assert len(together[0].steps) < len(together[2].steps)  # the first stopped early, the last ran to the end
+    for a, b in zip(together, alone):
+        assert_same_history(a, b)
+
+
 def test_batched_adam_and_mse_mlp_equal_alone():
-    from test_train import test_mse_loss_and_mlp_train_through_the_same_loop as _  # noqa: F401  (same task)
-    from grokutils.bench import RandomImages
     cfgs = [RunConfig(RandomImages(n_train=64, n_features=8, n_classes=3), MLPConfig(widths=(8, 16, 3), seed=s, init_scale=a),
                       TrainConfig(steps=20, batch_size=16, loss="mse", optimizer="adam", weight_decay=wd, lr=1e-2, seed=s))
             for s, a, wd in [(0, 1.0, 0.0), (1, 4.0, 0.01)]]
@@ -37,49 +49,36 @@ def test_batched_adam_and_mse_mlp_equal_alone():
         assert_same_history(batched, train(cfg, progress=False))
 
 
-def test_norm_constraint_holds_after_every_step_only_where_asked():
-    cfgs = [tiny_run(steps=15, weight_decay=0.0, fixed_norm=True).replace(init_scale=0.8),
+def test_batched_probes_equal_alone(tiny_run):
+    cfgs = [tiny_run(steps=10, seed=s, probes=("weight_norms", "attn_norms", "last_layer_norm")) for s in (0, 1)]
+    for cfg, batched in zip(cfgs, train_many(cfgs, progress=False)):
+        assert_same_history(batched, train(cfg, progress=False))
+
+
+def test_norm_constraint_holds_after_every_step_only_where_asked(tiny_run):
+    cfgs = [tiny_run(steps=15, weight_decay=0.0, fixed_norm=True, init_scale=0.8),
             tiny_run(steps=15, weight_decay=1.0, fixed_norm=False)]
     ens = Ensemble(cfgs, torch.device("cpu"))
-    start = ens.norms().clone()
+    norms = lambda: stacked_norms(list(ens.stacked_params().values()))  # noqa: E731
+    start = norms().clone()
     for step in range(15):
-        ens.update(step)
-        torch.testing.assert_close(ens.norms()[0], start[0], rtol=1e-5, atol=0)
-    assert not torch.isclose(ens.norms()[1], start[1], rtol=1e-3)
+        update(ens, step)
+        torch.testing.assert_close(norms()[0], start[0], rtol=1e-5, atol=0)
+    assert not torch.isclose(norms()[1], start[1], rtol=1e-3)
 
 
-@pytest.mark.parametrize("lrs", [(1e-2, 3e-3), (1e-2, 1e-2)])  # per-run lr, and the shared-lr fast path
-@pytest.mark.parametrize("decoupled", [True, False])
-def test_stacked_adamw_equals_torch_adamw(lrs, decoupled):
-    torch.manual_seed(0)
-    w = torch.randn(2, 5, 3)
-    stacked = w.clone().requires_grad_()
-    opt = StackedAdamW([stacked], torch.tensor(lrs), torch.tensor([1.0, 0.1]), (0.9, 0.98), decoupled=decoupled)
-    alone = [w[i].clone().requires_grad_() for i in range(2)]
-    kind = torch.optim.AdamW if decoupled else torch.optim.Adam
-    refs = [kind([alone[i]], lr=lr, weight_decay=wd, betas=(0.9, 0.98)) for i, (lr, wd) in enumerate(zip(lrs, [1.0, 0.1]))]
-    for _ in range(5):
-        (stacked ** 3).sum().backward()
-        opt.step()
-        opt.zero_grad()
-        for p, ref in zip(alone, refs):
-            (p ** 3).sum().backward()
-            ref.step()
-            ref.zero_grad()
-    torch.testing.assert_close(stacked.detach(), torch.stack(alone).detach())
-
-
-def test_runs_that_cannot_be_batched_are_rejected():
+def test_runs_that_cannot_be_batched_are_rejected(tiny_run):
     with pytest.raises(ValueError, match="run 1 differs from run 0"):
         check_batchable([tiny_run(), tiny_run(steps=99)])
     with pytest.raises(ValueError, match="run 1 differs"):
         check_batchable([tiny_run(), tiny_run().replace(p=13)])
     with pytest.raises(ValueError, match="empty"):
         check_batchable([])
-    check_batchable([tiny_run(), tiny_run(seed=3, lr=1e-2, weight_decay=0.5, fixed_norm=True).replace(init_scale=3.0)])
+    check_batchable([tiny_run(), tiny_run(seed=3, lr=1e-2, weight_decay=0.5, fixed_norm=True, init_scale=3.0,
+                                          stop_at_val_acc=0.5)])
 
 
-def test_checkpoints_per_run_and_states_use_model_names():
+def test_checkpoints_per_run_and_states_use_model_names(tiny_run):
     cfgs = [tiny_run(steps=10, checkpoint_every=5), tiny_run(steps=10, checkpoint_every=5, seed=1)]
     hs = train_many(cfgs, progress=False)
     assert sorted(hs[1].checkpoints) == [0, 5, 10]
@@ -88,6 +87,6 @@ def test_checkpoints_per_run_and_states_use_model_names():
     torch.testing.assert_close(hs[1].model()(x), hs[1].model(10)(x))
 
 
-def test_sweep_benchmark_times_a_batched_step():
+def test_sweep_benchmark_times_a_batched_step(tiny_run):
     from grokutils.bench import time_sweep_step
     assert time_sweep_step(tiny_run(batch_size=8), 2, torch.device("cpu"), steps=2) > 0

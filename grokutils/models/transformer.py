@@ -1,9 +1,8 @@
-"""Models with TransformerLens hook points: a decoder-only transformer and a plain MLP.
+"""A decoder-only transformer with TransformerLens's parameter and hook names.
 
-Parameter and hook names follow TransformerLens's ``HookedTransformer`` (``embed.W_E``,
-``blocks.0.attn.W_Q``, ``blocks.0.mlp.hook_post``, ``unembed.W_U`` …), so ``run_with_cache``,
-hooks and TransformerLens-format state_dicts work on transformer-lens 4.x, which no longer ships
-``HookedTransformer`` itself.
+Names follow TransformerLens's ``HookedTransformer`` (``embed.W_E``, ``blocks.0.attn.W_Q``,
+``blocks.0.mlp.hook_post``, ``unembed.W_U`` …), so ``run_with_cache``, hooks and TransformerLens-format
+state_dicts work on transformer-lens 4.x, which no longer ships ``HookedTransformer`` itself.
 """
 from __future__ import annotations
 
@@ -13,19 +12,12 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformer_lens import ActivationCache, HookedRootModule
 from transformer_lens.hook_points import HookPoint
 
+from grokutils.config import check_choice, check_float, check_int
+from grokutils.models.hooked import HookedModel
+
 ACT_FNS = {"relu": F.relu, "gelu": F.gelu}
-
-
-class HookedModel(HookedRootModule):
-    """A ``HookedRootModule`` whose ``run_with_cache`` returns an ``ActivationCache``, as TransformerLens's models do."""
-
-    def run_with_cache(self, *args, **kwargs) -> tuple[torch.Tensor, ActivationCache]:
-        """Run the model, returning its output and an ``ActivationCache`` of every hook point's value."""
-        out, cache = super().run_with_cache(*args, **kwargs)
-        return out, ActivationCache(cache, self, has_batch_dim=not kwargs.get("remove_batch_dim", False))
 
 
 @dataclass(frozen=True)
@@ -66,15 +58,12 @@ class TransformerConfig:
     seed: int = 0
 
     def __post_init__(self):
-        if self.act_fn not in ACT_FNS:
-            raise ValueError(f"act_fn={self.act_fn!r}; allowed values: {tuple(ACT_FNS)}")
-        if self.normalization not in ("LN", None):
-            raise ValueError(f"normalization={self.normalization!r}; allowed values: ('LN', None)")
+        check_choice("act_fn", self.act_fn, tuple(ACT_FNS))
+        check_choice("normalization", self.normalization, ("LN", None))
         for name in ("d_vocab", "d_vocab_out", "n_ctx", "d_model", "n_layers", "n_heads", "d_head", "d_mlp"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name}={getattr(self, name)!r} must be a positive integer")
-        if self.init_scale <= 0:
-            raise ValueError(f"init_scale={self.init_scale!r} must be positive")
+            check_int(name, getattr(self, name), 1)
+        check_float("init_scale", self.init_scale, 0, open_low=True)
+        check_int("seed", self.seed)
 
     def build(self) -> "Transformer":
         """A freshly initialised model."""
@@ -231,56 +220,3 @@ class Transformer(HookedModel):
     def final_logits(self, tokens: torch.Tensor) -> torch.Tensor:
         """Logits at the last position, ``[batch, d_vocab_out]``: what the loss reads."""
         return self(tokens, last_only=True)[:, -1]
-
-
-@dataclass(frozen=True)
-class MLPConfig:
-    """A fully connected ReLU network, as in Omnigrok's MNIST experiments.
-
-    Attributes:
-        widths: layer widths from input to output, e.g. ``(784, 200, 200, 10)``.
-        init_scale: α; every initial parameter (PyTorch's default init) is multiplied by it.
-        seed: seed of the initialisation.
-    """
-
-    widths: tuple[int, ...] = (784, 200, 200, 10)
-    init_scale: float = 1.0
-    seed: int = 0
-
-    def __post_init__(self):
-        if len(self.widths) < 2 or any(int(w) < 1 for w in self.widths):
-            raise ValueError(f"widths={self.widths!r} must list at least two positive integers")
-        if self.init_scale <= 0:
-            raise ValueError(f"init_scale={self.init_scale!r} must be positive")
-
-    def build(self) -> "MLP":
-        """A freshly initialised model."""
-        return MLP(self)
-
-
-class MLP(HookedModel):
-    """ReLU MLP with hook points ``layers.{i}.hook_pre`` / ``hook_post`` on every hidden layer."""
-
-    def __init__(self, cfg: MLPConfig):
-        super().__init__()
-        self.cfg = cfg
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(cfg.seed)
-            self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(cfg.widths[:-1], cfg.widths[1:]))
-        with torch.no_grad():
-            for p in self.parameters():
-                p.mul_(cfg.init_scale)
-        for layer in self.layers[:-1]:
-            layer.hook_pre, layer.hook_post = HookPoint(), HookPoint()
-        self.setup()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Outputs ``[batch, widths[-1]]`` for inputs ``[batch, widths[0]]`` (flattened if needed)."""
-        x = x.flatten(1)
-        for layer in self.layers[:-1]:
-            x = layer.hook_post(F.relu(layer.hook_pre(layer(x))))
-        return self.layers[-1](x)
-
-    def final_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """The outputs: what the loss reads."""
-        return self(x)

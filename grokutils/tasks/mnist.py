@@ -14,8 +14,9 @@ from pathlib import Path
 
 import torch
 
-from grokutils.data import Split
+from grokutils.config import check_int
 from grokutils.datafiles import DataFile, fetch
+from grokutils.tasks.split import Split
 
 MIRRORS = (
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
@@ -88,8 +89,7 @@ class MNISTConfig:
     def __post_init__(self):
         for name, top in (("train_points", N_TRAIN_MAX), ("test_points", N_TEST_MAX)):
             value = getattr(self, name)
-            if not isinstance(value, int) or not 1 <= value <= top:
-                raise ValueError(f"{name}={value!r} must be an integer in 1..{top}")
+            check_int(name, value, 1, top)
 
     @property
     def n_train(self) -> int:
@@ -113,5 +113,6 @@ class MNISTConfig:
             load_labels("train-labels-idx1-ubyte.gz", self.train_points),
             load_images("t10k-images-idx3-ubyte.gz", self.test_points),
             load_labels("t10k-labels-idx1-ubyte.gz", self.test_points),
+            train_index=torch.arange(self.train_points),
         )
         return split.to(device)

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import torch
 
-from grokutils.data import Split
 from grokutils.datafiles import DataFile, fetch
 from grokutils.models import Transformer, TransformerConfig
+from grokutils.recipes import nanda_model
+from grokutils.tasks import ModularConfig, Split
 
 _REPOS = (
     ("mechanistic-interpretability-grokking/progress-measures-paper", "23d2c64dd1f8a5ca65efaf27e15c2b2cd47dedf1"),
@@ -34,9 +35,7 @@ BUFFERS = ("blocks.0.attn.mask", "blocks.0.attn.IGNORE")
 
 def nanda_config(use_attn_bias: bool = False, use_unembed_bias: bool = False) -> TransformerConfig:
     """The paper's architecture: 1 layer, d_model 128, 4 heads of 32, d_mlp 512, ReLU, no LayerNorm."""
-    return TransformerConfig(d_vocab=P + 1, d_vocab_out=P + 1, n_ctx=3, d_model=128, n_heads=4, d_head=32,
-                             d_mlp=512, act_fn="relu", normalization=None, use_attn_bias=use_attn_bias,
-                             use_unembed_bias=use_unembed_bias)
+    return nanda_model(ModularConfig(op="add", p=P), use_attn_bias=use_attn_bias, use_unembed_bias=use_unembed_bias)
 
 
 def from_nanda_layout(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -4,13 +4,17 @@ An equation ``a ∘ b = c (mod p)`` becomes the token sequence ``[a, b, =]`` (Na
 ``[a, ∘, b, =]`` (Power's layout, ``with_op_token=True``); the label is ``c``. Token ids ``0..p-1``
 are the numbers, then come the operator token (when used) and ``=``, which is always the last id.
 
-Every dataset lives as whole tensors on one device, split once by ``frac_train`` and ``seed``.
+Every dataset lives as whole tensors on one device, split once by ``frac_train`` and ``seed``; the
+split keeps the positions of its training equations in the table of ``modular_equations``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import torch
+
+from grokutils.config import check_choice, check_float, check_int
+from grokutils.tasks.split import Split
 
 OPERATIONS = ("add", "sub", "mul", "div")
 
@@ -20,27 +24,6 @@ def is_prime(n: int) -> bool:
     if n < 2:
         return False
     return all(n % d for d in range(2, int(n**0.5) + 1))
-
-
-@dataclass(frozen=True)
-class Split:
-    """A train/validation split held as full-batch tensors.
-
-    Attributes:
-        x_train: inputs of the training set, ``[n_train, ...]``.
-        y_train: integer labels of the training set, ``[n_train]``.
-        x_val: inputs of the held-out set.
-        y_val: labels of the held-out set.
-    """
-
-    x_train: torch.Tensor
-    y_train: torch.Tensor
-    x_val: torch.Tensor
-    y_val: torch.Tensor
-
-    def to(self, device: torch.device | str) -> "Split":
-        """The same split on ``device``."""
-        return Split(*(t.to(device) for t in (self.x_train, self.y_train, self.x_val, self.y_val)))
 
 
 @dataclass(frozen=True)
@@ -64,14 +47,15 @@ class ModularConfig:
     with_op_token: bool = False
 
     def __post_init__(self):
-        if self.op not in OPERATIONS:
-            raise ValueError(f"op={self.op!r} is not supported; allowed values: {OPERATIONS}")
-        if not isinstance(self.p, int) or self.p < 2:
-            raise ValueError(f"p={self.p!r} must be an integer >= 2")
+        check_choice("op", self.op, OPERATIONS)
+        check_int("p", self.p, 2)
         if self.op in ("mul", "div") and not is_prime(self.p):
             raise ValueError(f"p={self.p} must be prime for op={self.op!r} (the group needs inverses)")
-        if not 0.0 < self.frac_train < 1.0:
-            raise ValueError(f"frac_train={self.frac_train!r} must lie in the open interval (0, 1)")
+        check_float("frac_train", self.frac_train, 0, 1, open_low=True, open_high=True)
+        check_int("seed", self.seed)
+        if not 1 <= self.n_train < self.n_equations:
+            raise ValueError(f"frac_train={self.frac_train!r} gives {self.n_train} of {self.n_equations} equations "
+                             f"for training; allowed: a fraction leaving at least one for training and one held out")
 
     @property
     def d_vocab(self) -> int:
@@ -136,4 +120,4 @@ def modular_split(cfg: ModularConfig) -> Split:
     x = tokenize(cfg, a, b)
     perm = torch.randperm(len(c), generator=torch.Generator().manual_seed(cfg.seed))
     train, val = perm[: cfg.n_train], perm[cfg.n_train :]
-    return Split(x[train], c[train], x[val], c[val])
+    return Split(x[train], c[train], x[val], c[val], train_index=train)

@@ -1,0 +1,151 @@
+"""What every chapter shares: profiles, the header and the closing line, glued values, and the Checks.
+
+A chapter notebook calls ``start(settings)`` after its parameters (it prints the profile, device, seed
+and settings, and verifies the data files the chapter reads before anything trains), glues its numbers
+with ``glue`` (``fmt_step`` spells a step that was never reached), runs its module's ``check`` (a
+``Checks`` that prints each claim with its measured value and raises if one fails), and ends with
+``finish(clock, settings)``.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import time
+from dataclasses import dataclass
+
+import torch
+
+from grokutils.config import check_choice, resolve_device
+from grokutils.datafiles import fetch
+from grokutils.history import History
+
+PROFILES = ("smoke", "book", "paper")
+PROFILE_ENV = "GROKUTILS_PROFILE"
+NOT_REACHED = "not reached"
+
+
+def resolve_profile(profile: str | None = None) -> str:
+    """``profile`` if given, else ``$GROKUTILS_PROFILE``, else ``"book"``; checked against PROFILES."""
+    if profile is not None:
+        check_choice("profile", profile, PROFILES + (None,))
+        return profile
+    chosen = os.environ.get(PROFILE_ENV) or "book"
+    check_choice(PROFILE_ENV, chosen, PROFILES)
+    return chosen
+
+
+def describe_device(device: str | torch.device | None = None) -> str:
+    """A readable name of the device a run uses, e.g. ``cpu (2 threads, x86_64)``."""
+    device = resolve_device(device)
+    if device.type == "cuda":
+        return f"cuda ({torch.cuda.get_device_name(device)})"
+    return f"{device.type} ({torch.get_num_threads()} threads, {platform.machine()})"
+
+
+def glue(name: str, value, display: bool = False):
+    """Record ``value`` under ``name`` for the book's ``{glue}`` roles (myst-nb), and return it.
+
+    Outside a myst-nb build (e.g. in Colab without myst-nb) it prints ``name = value`` instead.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        print(f"{name} = {value}")
+    else:
+        myst_glue(name, value, display=display)
+    return value
+
+
+def fmt_step(step: int | None) -> str:
+    """A step for the prose: ``"3,976"``, or ``"not reached"`` for None."""
+    return NOT_REACHED if step is None else f"{step:,}"
+
+
+def fmt_pct(value: float | None, digits: int = 1) -> str:
+    """A share as a percentage (``"18.1%"``), or ``"n/a"`` for None."""
+    return "n/a" if value is None else f"{value:.{digits}%}"
+
+
+class Stopwatch:
+    """Wall time since creation, for the chapter's ``wall_seconds``."""
+
+    def __init__(self):
+        self.start = time.perf_counter()
+
+    @property
+    def seconds(self) -> float:
+        """Seconds elapsed."""
+        return time.perf_counter() - self.start
+
+
+def start(settings) -> Stopwatch:
+    """The chapter's header: verify its data files, print profile, device, seed and settings; start the clock.
+
+    ``settings`` is a chapter's settings (``profile``, ``device``, ``seed``, ``data_files`` and
+    ``describe() -> list[str]``).
+    """
+    for data_file in settings.data_files:
+        fetch(data_file)
+    print(f"profile: {settings.profile}   device: {describe_device(settings.device)}   seed: {settings.seed}")
+    for line in settings.describe():
+        print(line)
+    return Stopwatch()
+
+
+def finish(clock: Stopwatch, settings) -> None:
+    """The chapter's closing line: glue ``profile`` and ``wall_seconds``, and print them with the device."""
+    glue("profile", settings.profile)
+    glue("wall_seconds", round(clock.seconds))
+    print(f"profile {settings.profile}: chapter ran in {clock.seconds:.0f} s on {describe_device(settings.device)}")
+
+
+@dataclass(frozen=True)
+class Check:
+    """One claim checked on a run: what it says, what was measured, and whether it held."""
+
+    claim: str
+    measured: str
+    passed: bool
+
+
+class Checks:
+    """A chapter's Checks: ``expect`` each claim with its measured value, then ``report``.
+
+    ``claims`` says whether the profile asserts the chapter's findings (False at ``smoke``, where the
+    runs are too small to show them): then ``claim`` records nothing and only the mechanics
+    (``expect``) are asserted.
+    """
+
+    def __init__(self, claims: bool):
+        self.claims, self.results = claims, []
+
+    def expect(self, claim: str, measured, passed: bool) -> None:
+        """Record a claim that holds at every profile."""
+        self.results.append(Check(claim, str(measured), bool(passed)))
+
+    def claim(self, claim: str, measured, passed) -> None:
+        """Record a finding of the source, asserted only where the profile claims findings.
+
+        ``passed`` may be a function, called only then (its inputs may not exist at ``smoke``).
+        """
+        if self.claims:
+            self.expect(claim, measured() if callable(measured) else measured,
+                        passed() if callable(passed) else passed)
+
+    def finite(self, histories: dict[str, History]) -> None:
+        """Every logged metric of every run is finite."""
+        for name, history in histories.items():
+            self.expect(f"{name}: every logged metric is finite", "finite" if history.is_finite() else "NaN or inf",
+                        history.is_finite())
+
+    def report(self) -> list[Check]:
+        """Print every check with its measured value; raise AssertionError naming the failed ones."""
+        for c in self.results:
+            print(f"{'PASS' if c.passed else 'FAIL'}  {c.claim}  (measured: {c.measured})")
+        if not self.claims:
+            print("this profile asserts only the mechanics, not the chapter's findings")
+        failed = [c for c in self.results if not c.passed]
+        if failed:
+            raise AssertionError("failed checks: " + "; ".join(f"{c.claim} (measured: {c.measured})" for c in failed))
+        print("all checks passed")
+        return self.results

@@ -1,0 +1,199 @@
+"""What determines a run: ``RunConfig`` = a task, a model and a ``TrainConfig``; plus the checks of values.
+
+A task config has ``build(device) -> Split`` and ``n_train``; a model config has ``build() -> nn.Module``
+(a module with ``final_logits``), ``init_scale`` and ``seed``. Every config is a frozen dataclass whose
+fields are checked in ``__post_init__``; the ``check_*`` helpers here give every message the same form:
+the parameter, the value and the allowed values.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import torch
+
+from grokutils.step import GRAD_TRANSFORMS
+
+OPTIMIZERS = ("adamw", "adam")
+LOSSES = ("cross_entropy", "cross_entropy_f64", "mse")
+LOG_SPACINGS = ("log", "linear")
+PROBES = ("weight_norms", "attn_norms", "last_layer_norm")
+DEVICES = ("cpu", "cuda", None)
+
+
+def check_choice(name: str, value, allowed) -> None:
+    """Raise ValueError unless ``value`` is one of ``allowed``."""
+    if value not in allowed:
+        raise ValueError(f"{name}={value!r} is not supported; allowed values: {tuple(allowed)}")
+
+
+def check_int(name: str, value, low: int | None = None, high: int | None = None, none_ok: bool = False) -> None:
+    """Raise ValueError unless ``value`` is an integer (not a bool or float) in ``[low, high]`` (or None if allowed)."""
+    if value is None and none_ok:
+        return
+    allowed = f"an integer in [{low if low is not None else '-inf'}, {high if high is not None else 'inf'}]"
+    allowed += " or None" if none_ok else ""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"{name}={value!r} must be {allowed}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ValueError(f"{name}={value!r} must be {allowed}")
+
+
+def check_float(name: str, value, low: float | None = None, high: float | None = None, *, open_low: bool = False,
+                open_high: bool = False, none_ok: bool = False) -> None:
+    """Raise ValueError unless ``value`` is a finite real number in the interval (ints accepted)."""
+    if value is None and none_ok:
+        return
+    interval = (f"{'(' if open_low or low is None else '['}{'-inf' if low is None else low}, "
+                f"{'inf' if high is None else high}{')' if open_high or high is None else ']'}")
+    allowed = f"a finite number in {interval}"
+    allowed += " or None" if none_ok else ""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise ValueError(f"{name}={value!r} must be {allowed}")
+    if low is not None and (value < low or (open_low and value == low)):
+        raise ValueError(f"{name}={value!r} must be {allowed}")
+    if high is not None and (value > high or (open_high and value == high)):
+        raise ValueError(f"{name}={value!r} must be {allowed}")
+
+
+def resolve_device(device: str | torch.device | None = None) -> torch.device:
+    """``device`` checked: ``"cpu"``, ``"cuda"`` (only where CUDA is available) or None (CUDA if available)."""
+    if isinstance(device, torch.device):
+        device = device.type
+    check_choice("device", device, DEVICES)
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device='cuda': CUDA is not available here; use 'cpu' or None")
+    if device is None:
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class Task(Protocol):
+    """What the training loop needs of a task config."""
+
+    n_train: int
+
+    def build(self, device: torch.device | str = "cpu") -> Any: ...
+
+
+class Model(Protocol):
+    """What the training loop needs of a model config."""
+
+    init_scale: float
+    seed: int
+
+    def build(self) -> torch.nn.Module: ...
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to optimise.
+
+    Attributes:
+        steps: number of optimiser updates.
+        batch_size: examples per update; ``None`` is full batch (one update per epoch).
+        lr: peak learning rate.
+        weight_decay: decoupled (AdamW) or L2 (Adam) weight decay.
+        betas: Adam's moment decay rates.
+        optimizer: ``"adamw"`` or ``"adam"``.
+        warmup_steps: the learning rate grows linearly to ``lr`` over this many updates.
+        loss: ``"cross_entropy"`` on integer labels, ``"cross_entropy_f64"`` (the same, its log-softmax
+            in float64, as Nanda et al. compute it), or ``"mse"`` against one-hot targets (Omnigrok).
+        grad_transforms: names of gradient transforms (``step.GRAD_TRANSFORMS``) applied in order
+            between the backward pass and the optimiser.
+        probes: extra metrics logged at the logged steps, by name (see ``history.PROBES``):
+            ``"weight_norms"`` (per parameter group), ``"attn_norms"`` (per layer), ``"last_layer_norm"``.
+        n_logs: number of steps at which metrics are computed (always including 0 and ``steps``).
+        log_spacing: ``"log"`` (for log-axis figures) or ``"linear"``.
+        checkpoint_every: keep a copy of the weights every this many steps (``None``: none).
+        stop_at_val_acc: a run stops at its first logged step whose validation accuracy reaches this
+            (in a batched sweep each run stops on its own; ``None``: never stop early).
+        fixed_norm: after every update, rescale all parameters so their total L2 norm stays at its
+            initial value (Omnigrok's constrained training).
+        seed: seed of the minibatch order.
+    """
+
+    steps: int = 1000
+    batch_size: int | None = None
+    lr: float = 1e-3
+    weight_decay: float = 1.0
+    betas: tuple[float, float] = (0.9, 0.98)
+    optimizer: str = "adamw"
+    warmup_steps: int = 10
+    loss: str = "cross_entropy"
+    grad_transforms: tuple[str, ...] = ()
+    probes: tuple[str, ...] = ()
+    n_logs: int = 200
+    log_spacing: str = "log"
+    checkpoint_every: int | None = None
+    stop_at_val_acc: float | None = None
+    fixed_norm: bool = False
+    seed: int = 0
+
+    def __post_init__(self):
+        for name, allowed in (("optimizer", OPTIMIZERS), ("loss", LOSSES), ("log_spacing", LOG_SPACINGS)):
+            check_choice(name, getattr(self, name), allowed)
+        for probe in self.probes:
+            check_choice("probes", probe, PROBES)
+        for name in self.grad_transforms:
+            check_choice("grad_transforms", name, tuple(GRAD_TRANSFORMS))
+        check_int("steps", self.steps, 1)
+        check_int("batch_size", self.batch_size, 1, none_ok=True)
+        check_float("lr", self.lr, 0, open_low=True)
+        check_float("weight_decay", self.weight_decay, 0)
+        check_int("warmup_steps", self.warmup_steps, 0)
+        check_int("n_logs", self.n_logs, 2)
+        check_int("checkpoint_every", self.checkpoint_every, 1, none_ok=True)
+        check_float("stop_at_val_acc", self.stop_at_val_acc, 0, 1, none_ok=True)
+        check_int("seed", self.seed)
+
+    def log_steps(self) -> list[int]:
+        """The sorted, distinct steps at which metrics are computed: 0 and ``steps`` included."""
+        if self.log_spacing == "log":
+            grid = torch.logspace(0, math.log10(self.steps), self.n_logs - 1).round().long().tolist()
+        else:
+            grid = torch.linspace(0, self.steps, self.n_logs).round().long().tolist()
+        return sorted({0, self.steps, *grid})
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines a run: the task, the model and the optimisation.
+
+    Attributes:
+        task: a task config (``tasks.ModularConfig``, ``tasks.MNISTConfig``): ``build(device) -> Split``.
+        model: a model config (``models.TransformerConfig``, ``models.MLPConfig``): ``build() -> nn.Module``.
+        train: the optimisation (``TrainConfig``).
+    """
+
+    task: Task
+    model: Model
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self):
+        n_train = getattr(self.task, "n_train", None)
+        bs = self.train.batch_size
+        if n_train is not None and bs is not None and bs > n_train:
+            raise ValueError(f"batch_size={bs} is larger than the training set ({n_train} examples); "
+                             f"allowed values: 1..{n_train} or None (full batch)")
+
+    def replace(self, **overrides) -> "RunConfig":
+        """A copy with fields of ``task``, ``model`` or ``train`` replaced.
+
+        Unknown names raise TypeError, and so do names that several parts share (``seed``): replace
+        those in their part with ``dataclasses.replace``.
+        """
+        parts = {"task": {}, "model": {}, "train": {}}
+        for key, value in overrides.items():
+            owners = [name for name in parts if key in {f.name for f in dataclasses.fields(getattr(self, name))}]
+            if len(owners) != 1:
+                raise TypeError(f"unknown config key {key!r}" if not owners else
+                                f"{key!r} is a field of {' and '.join(owners)}: replace it in one part")
+            parts[owners[0]][key] = value
+        return RunConfig(**{name: dataclasses.replace(getattr(self, name), **kw) for name, kw in parts.items()})
+
+    def describe(self) -> dict:
+        """The config as plain data (class names and fields), as the run cache stores and hashes it."""
+        return {name: [type(part).__name__, dataclasses.asdict(part)] for name, part in vars(self).items()}

@@ -1,0 +1,65 @@
+"""A fully connected ReLU network with hook points (Omnigrok's MNIST model)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformer_lens.hook_points import HookPoint
+
+from grokutils.config import check_float, check_int
+from grokutils.models.hooked import HookedModel
+
+
+@dataclass(frozen=True)
+class MLPConfig:
+    """A fully connected ReLU network, as in Omnigrok's MNIST experiments.
+
+    Attributes:
+        widths: layer widths from input to output, e.g. ``(784, 200, 200, 10)``.
+        init_scale: α; every initial parameter (PyTorch's default init) is multiplied by it.
+        seed: seed of the initialisation.
+    """
+
+    widths: tuple[int, ...] = (784, 200, 200, 10)
+    init_scale: float = 1.0
+    seed: int = 0
+
+    def __post_init__(self):
+        if len(self.widths) < 2 or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in self.widths):
+            raise ValueError(f"widths={self.widths!r} must list at least two positive integers")
+        check_float("init_scale", self.init_scale, 0, open_low=True)
+        check_int("seed", self.seed)
+
+    def build(self) -> "MLP":
+        """A freshly initialised model."""
+        return MLP(self)
+
+
+class MLP(HookedModel):
+    """ReLU MLP with hook points ``layers.{i}.hook_pre`` / ``hook_post`` on every hidden layer."""
+
+    def __init__(self, cfg: MLPConfig):
+        super().__init__()
+        self.cfg = cfg
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(cfg.widths[:-1], cfg.widths[1:]))
+        with torch.no_grad():
+            for p in self.parameters():
+                p.mul_(cfg.init_scale)
+        for layer in self.layers[:-1]:
+            layer.hook_pre, layer.hook_post = HookPoint(), HookPoint()
+        self.setup()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Outputs ``[batch, widths[-1]]`` for inputs ``[batch, widths[0]]`` (flattened if needed)."""
+        x = x.flatten(1)
+        for layer in self.layers[:-1]:
+            x = layer.hook_post(F.relu(layer.hook_pre(layer(x))))
+        return self.layers[-1](x)
+
+    def final_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """The outputs: what the loss reads."""
+        return self(x)

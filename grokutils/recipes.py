@@ -1,0 +1,62 @@
+"""The papers' setups, each written once: chapters, the benchmark and the published-model loader build on these.
+
+- ``nanda_run``: Nanda et al. (2023): a + b mod p, input ``[a, b, =]``, a 1-layer transformer (d_model
+  128, 4 heads of 32, d_mlp 512, ReLU, no LayerNorm, no biases in attention or unembedding), full-batch
+  AdamW (lr 1e-3, weight decay 1, betas (0.9, 0.98), 10 warm-up steps).
+- ``power_run``: Power et al. (2022): a ∘ b mod p, input ``[a, ∘, b, =]``, a 2-layer transformer
+  (width 128, 4 heads, d_mlp 512, pre-LayerNorm), AdamW or Adam (lr 1e-3, betas (0.9, 0.98), 10
+  warm-up steps), batch min(512, half the training set).
+- ``omnigrok_mnist_run``: Liu, Michaud & Tegmark (2023): the first ``train_points`` MNIST images, MLP
+  784-200-200-10 with its initial parameters times α, MSE on one-hot targets, AdamW (lr 1e-3, weight
+  decay 0.01, betas (0.9, 0.999), no warm-up), batch 200.
+"""
+from __future__ import annotations
+
+from grokutils.config import RunConfig, TrainConfig
+from grokutils.models import MLPConfig, TransformerConfig
+from grokutils.tasks import MNISTConfig, ModularConfig
+
+NANDA_WIDTHS = dict(d_model=128, n_heads=4, d_head=32, d_mlp=512)
+MNIST_WIDTHS = (784, 200, 200, 10)
+
+
+def nanda_model(task: ModularConfig, seed: int = 0, use_attn_bias: bool = False, use_unembed_bias: bool = False,
+                **widths) -> TransformerConfig:
+    """Nanda et al.'s 1-layer transformer for ``task`` (``widths`` override ``NANDA_WIDTHS``)."""
+    return TransformerConfig(d_vocab=task.d_vocab, d_vocab_out=task.d_vocab, n_ctx=task.n_ctx, n_layers=1,
+                             act_fn="relu", normalization=None, use_attn_bias=use_attn_bias,
+                             use_unembed_bias=use_unembed_bias, seed=seed, **{**NANDA_WIDTHS, **widths})
+
+
+def nanda_run(p: int = 113, frac_train: float = 0.3, steps: int = 40_000, log_every: int = 100, seed: int = 0,
+              checkpoint_every: int | None = None, **widths) -> RunConfig:
+    """Nanda et al.'s run on a + b mod ``p``: metrics every ``log_every`` epochs (full batch)."""
+    task = ModularConfig(op="add", p=p, frac_train=frac_train, seed=seed)
+    train = TrainConfig(steps=steps, batch_size=None, lr=1e-3, weight_decay=1.0, betas=(0.9, 0.98),
+                        optimizer="adamw", warmup_steps=10, n_logs=steps // log_every + 1, log_spacing="linear",
+                        checkpoint_every=checkpoint_every, seed=seed)
+    return RunConfig(task, nanda_model(task, seed, **widths), train)
+
+
+def power_run(op: str = "div", p: int = 97, frac_train: float = 0.5, steps: int = 100_000, seed: int = 0,
+              optimizer: str = "adamw", weight_decay: float = 1.0, n_logs: int = 150, d_model: int = 128,
+              n_heads: int = 4, d_head: int = 32, d_mlp: int = 512) -> RunConfig:
+    """Power et al.'s 2-layer transformer on ``op`` mod ``p`` (log-spaced metrics)."""
+    task = ModularConfig(op=op, p=p, frac_train=frac_train, seed=seed, with_op_token=True)
+    model = TransformerConfig(d_vocab=task.d_vocab, d_vocab_out=task.n_classes, n_ctx=task.n_ctx, n_layers=2,
+                              d_model=d_model, n_heads=n_heads, d_head=d_head, d_mlp=d_mlp, act_fn="relu",
+                              normalization="LN", seed=seed)
+    train = TrainConfig(steps=steps, batch_size=max(1, min(512, task.n_train // 2)), lr=1e-3,
+                        weight_decay=weight_decay, betas=(0.9, 0.98), optimizer=optimizer, warmup_steps=10,
+                        n_logs=n_logs, log_spacing="log", seed=seed)
+    return RunConfig(task, model, train)
+
+
+def omnigrok_mnist_run(alpha: float = 8.0, steps: int = 100_000, seed: int = 0, train_points: int = 1000,
+                       test_points: int = 10_000, batch_size: int = 200, n_logs: int = 150) -> RunConfig:
+    """Omnigrok's MNIST run at initialisation scale ``alpha`` (log-spaced metrics)."""
+    task = MNISTConfig(train_points=train_points, test_points=test_points)
+    model = MLPConfig(widths=MNIST_WIDTHS, init_scale=alpha, seed=seed)
+    train = TrainConfig(steps=steps, batch_size=batch_size, lr=1e-3, weight_decay=0.01, betas=(0.9, 0.999),
+                        optimizer="adamw", warmup_steps=0, loss="mse", n_logs=n_logs, log_spacing="log", seed=seed)
+    return RunConfig(task, model, train)

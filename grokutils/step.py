@@ -1,0 +1,158 @@
+"""The one update step: loss -> backward -> gradient transforms -> optimiser -> constraints.
+
+``update(runner, step)`` drives a single run (``train.SingleRun``) and a batched sweep
+(``sweep.Ensemble``) alike. A runner hands out its runs' parameters stacked along a leading run axis
+``[K, ...]`` (a single run as views with K = 1), so the losses, the optimiser and the norm constraint
+are written once. Losses live in one table (``LOSSES``), gradient transforms in another
+(``GRAD_TRANSFORMS``: small functions that edit the gradients in place, in the order a config lists
+them), and ``Adam`` is the one optimiser (Adam or AdamW, one learning rate and weight decay per run).
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+
+def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per-example cross-entropy, ``[N]``."""
+    return F.cross_entropy(logits, labels, reduction="none")
+
+
+def cross_entropy_f64(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per-example cross-entropy with the log-softmax in float64 (Nanda et al.: float32 gives loss spikes)."""
+    return F.cross_entropy(logits.double(), labels, reduction="none")
+
+
+def mse(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per-example squared error against one-hot targets, averaged over the classes (Omnigrok)."""
+    targets = F.one_hot(labels, logits.shape[-1]).to(logits.dtype)
+    return F.mse_loss(logits, targets, reduction="none").mean(-1)
+
+
+LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "cross_entropy": cross_entropy,
+    "cross_entropy_f64": cross_entropy_f64,
+    "mse": mse,
+}
+"""Loss name -> per-example loss of logits ``[N, C]`` against integer labels ``[N]``."""
+
+
+def per_run_loss(kind: str, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Each run's mean loss, ``[K]``, from logits ``[K, N, C]`` and labels ``[K, N]``."""
+    k = logits.shape[0]
+    return LOSSES[kind](logits.flatten(0, 1), labels.flatten()).view(k, -1).mean(1)
+
+
+GRAD_TRANSFORMS: dict[str, Callable[[list[torch.Tensor]], None]] = {}
+"""Gradient-transform name -> function editing the stacked parameters' ``.grad`` in place. Chapters that
+change the gradient (Grokfast, orthogonal gradients) register theirs here, under a name configs can use."""
+
+
+def warmup_factor(step: int, warmup_steps: int) -> float:
+    """The learning-rate multiplier at ``step``: linear from 1/warmup_steps up to 1."""
+    return min(1.0, (step + 1) / max(warmup_steps, 1))
+
+
+def _per_run(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """A ``[K]`` tensor shaped to broadcast against a stacked ``[K, ...]`` tensor."""
+    return values.view(-1, *([1] * (like.dim() - 1)))
+
+
+def stacked_norms(stacked: list[torch.Tensor]) -> torch.Tensor:
+    """Total L2 norm of each run's parameters, ``[K]``, from tensors stacked ``[K, ...]``."""
+    with torch.no_grad():
+        return torch.linalg.vector_norm(torch.stack([p.flatten(1).norm(dim=1) for p in stacked]), dim=0)
+
+
+class Adam:
+    """Adam (L2 decay added to the gradient) or AdamW (decoupled decay), one lr and weight decay per run.
+
+    ``params`` are the tensors the optimiser owns: a single run's parameters, or a sweep's stacked
+    ``[K, ...]`` ones (``stacked=True``; the per-run values broadcast along the first axis). When the
+    runs share their learning rate, each run's weight decay is applied as ``torch.optim.AdamW`` / ``Adam``
+    apply it and the moment update is ``torch.optim.Adam``'s own multi-tensor kernel, so a single run
+    matches those optimisers exactly; runs with different learning rates take the same update per run.
+    """
+
+    def __init__(self, params: list[torch.Tensor], lrs: list[float], weight_decays: list[float],
+                 betas: tuple[float, float], decoupled: bool, stacked: bool, eps: float = 1e-8):
+        self.params, self.betas, self.decoupled, self.eps = params, betas, decoupled, eps
+        self.lrs, self.weight_decays = list(lrs), list(weight_decays)
+        device = params[0].device
+        self.lr_t = torch.tensor(self.lrs, device=device)
+        self.wd_t = torch.tensor(self.weight_decays, device=device)
+        self.shared_wd = len(set(self.weight_decays)) == 1
+        self.inner = (torch.optim.Adam(params, lr=self.lrs[0], betas=betas, eps=eps, foreach=True)
+                      if len(set(self.lrs)) == 1 else None)
+        self.exp_avg = [] if self.inner else [torch.zeros_like(p) for p in params]
+        self.exp_avg_sq = [] if self.inner else [torch.zeros_like(p) for p in params]
+        self.t = 0
+
+    def zero_grad(self) -> None:
+        """Drop the gradients."""
+        for p in self.params:
+            p.grad = None
+
+    @torch.no_grad()
+    def step(self, lr_factor: float = 1.0) -> None:
+        """One update from the parameters' ``.grad``; ``lr_factor`` scales every run's lr (warm-up)."""
+        self.t += 1
+        if self.inner is None:
+            self._step_per_run_lr(lr_factor)
+            return
+        lr = self.lrs[0] * lr_factor
+        if self.shared_wd and self.weight_decays[0]:
+            wd = self.weight_decays[0]
+            if self.decoupled:
+                torch._foreach_mul_(self.params, 1 - lr * wd)
+            else:
+                torch._foreach_add_([p.grad for p in self.params], self.params, alpha=wd)
+        elif not self.shared_wd:
+            for p in self.params:
+                wd = _per_run(self.wd_t, p)
+                p.mul_(1 - lr * wd) if self.decoupled else p.grad.add_(p * wd)
+        self.inner.param_groups[0]["lr"] = lr
+        self.inner.step()
+
+    def _step_per_run_lr(self, lr_factor: float) -> None:
+        b1, b2 = self.betas
+        bc1, bc2 = 1 - b1**self.t, 1 - b2**self.t
+        for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq):
+            lr, wd = _per_run(self.lr_t * lr_factor, p), _per_run(self.wd_t, p)
+            g = p.grad if self.decoupled else p.grad + wd * p
+            if self.decoupled:
+                p.mul_(1 - lr * wd)
+            m.lerp_(g, 1 - b1)
+            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            p.sub_(lr / bc1 * m / (v.sqrt() / math.sqrt(bc2) + self.eps))
+
+
+def make_optimizer(params: list[torch.Tensor], train_cfgs: list, stacked: bool) -> Adam:
+    """The ``Adam`` of runs with these ``TrainConfig``s (one lr and weight decay each)."""
+    tc = train_cfgs[0]
+    return Adam(params, [c.lr for c in train_cfgs], [c.weight_decay for c in train_cfgs], tc.betas,
+                decoupled=tc.optimizer == "adamw", stacked=stacked)
+
+
+def update(runner, step: int) -> None:
+    """One optimiser update of every run of ``runner`` (a ``SingleRun`` or an ``Ensemble``).
+
+    The loss is the sum of the runs' mean losses, so each run gets exactly its own gradient.
+    """
+    tc = runner.configs[0].train
+    x, y, shared = runner.batch()
+    loss = per_run_loss(tc.loss, runner.logits(x, shared), y).sum()
+    runner.opt.zero_grad()
+    loss.backward()
+    for name in tc.grad_transforms:
+        GRAD_TRANSFORMS[name](runner.opt.params)
+    runner.opt.step(warmup_factor(step, tc.warmup_steps))
+    if runner.fixed.any():
+        stacked = list(runner.stacked_params().values())
+        scale = torch.where(runner.fixed, runner.target_norm / stacked_norms(stacked), 1.0)
+        with torch.no_grad():
+            for p in stacked:
+                p.mul_(_per_run(scale, p))

@@ -1,0 +1,42 @@
+"""History: named metrics, when a run fit and generalised, lazy checkpoints."""
+import pytest
+import torch
+
+from grokutils.history import History, first_step_reaching, grokking_delay, steps_to, steps_to_each
+
+
+def test_first_step_reaching():
+    steps = torch.tensor([0, 5, 9])
+    assert first_step_reaching(steps, torch.tensor([0.1, 0.99, 0.5]), 0.99) == 5
+    assert first_step_reaching(steps, torch.tensor([0.1, 0.2, 0.3]), 0.99) is None
+
+
+def test_steps_to_and_grokking_delay(make_history):
+    steps = [0, 10, 100, 1000, 10000]
+    h = make_history(steps, train_acc=[0.0, 0.96, 1.0, 1.0, 1.0], val_acc=[0.0, 0.01, 0.02, 0.97, 1.0])
+    assert steps_to(h, "train_acc", 0.99) == 100 == h.steps_to("train_acc", 0.99)
+    assert steps_to(h, "val_acc", 0.99) == 10000
+    assert grokking_delay(h) == 1000 - 10 == h.grokking_delay()
+    assert grokking_delay(make_history(steps, train_acc=[0.0, 0.96, 1.0, 1.0, 1.0])) is None
+    assert steps_to_each([h, h], "val_acc", 0.5) == [1000, 1000]
+
+
+def test_named_metrics_value_at_and_finiteness(make_history):
+    h = make_history([0, 5], val_acc=[0.1, 0.7], **{"attn_norm/blocks.0": [3.0, 2.0]})
+    assert h.val_acc.tolist() == [0.1, 0.7] and h.metrics["attn_norm/blocks.0"][1] == 2.0
+    assert h.value_at("val_acc", 5) == pytest.approx(0.7)
+    with pytest.raises(KeyError, match="step 3 was not logged"):
+        h.value_at("val_acc", 3)
+    with pytest.raises(AttributeError, match="no attribute or metric 'test_acc'"):
+        h.test_acc
+    assert h.is_finite()
+    assert not make_history([0, 5], train_loss=[1.0, float("nan")]).is_finite()
+
+
+def test_checkpoints_are_read_from_their_file_on_first_use(make_history, tmp_path):
+    torch.save({0: {"w": torch.ones(2)}}, tmp_path / "c.pt")
+    h = make_history([0])
+    h.checkpoint_file = tmp_path / "c.pt"
+    assert h._checkpoints is None
+    assert torch.equal(h.checkpoints[0]["w"], torch.ones(2)) and h._checkpoints is not None
+    assert History.__dataclass_fields__["_checkpoints"].repr is False
