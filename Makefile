@@ -16,9 +16,10 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	touch $@
 
-# Unit tests, every chapter at the smoke profile (papermill and nbval), and the book build with -W.
+# Every chapter executed once at the smoke profile by nbval (book/, first: it fills the run cache), then the
+# unit and chapter tests, and the book build with -W (which finds the chapters' runs in that cache).
 test: install
-	GROKUTILS_PROFILE=smoke $(BIN)/python -m pytest tests book --nbval-lax -p no:cacheprovider -ra
+	GROKUTILS_PROFILE=smoke $(BIN)/python -m pytest book tests --nbval-lax -p no:cacheprovider -ra
 
 # The rendered book at the profile in $GROKUTILS_PROFILE (default: book), in _build/html.
 book: install

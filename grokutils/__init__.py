@@ -1,22 +1,22 @@
-"""grokutils: the shared code of the grokking book.
+"""grokutils: the shared code of the grokking book, laid out in the order data flows through it.
 
-Modules:
-    data       modular-arithmetic datasets (Power et al.; Nanda et al.)
-    mnist      the MNIST IDX files as full-batch tensors
-    datafiles  where data files come from: $GROKUTILS_DATA, or a checksummed download cache
-    models     a hooked transformer and MLP with TransformerLens names
-    train      the one training loop (``train``, ``fit``) and its configs
+    config     what determines a run: RunConfig = task + model + TrainConfig; checks of values; devices
+    tasks/     what a network is trained on: modular arithmetic, MNIST (each builds a Split)
+    models/    hooked models with TransformerLens names: transformer, MLP
+    step       the one update step: losses, gradient transforms, the optimiser, the norm constraint
+    train      the one training loop (``train``, ``fit``) for single runs
     sweep      K runs trained as one batched model through the same loop
-    runs       the on-disk run cache
-    metrics    when a run fit and when it generalised
-    fourier    Fourier analysis and progress measures of modular addition (Nanda et al.)
-    nanda      the model Nanda et al. published, and TransformerLens-format state_dicts
-    lu         Omnigrok's loss-against-norm analysis
-    profiles   smoke / book / paper, and what a chapter reports about its run
-    plots      the house style and the book's figures
+    history    what a run logged (named metrics, probes, checkpoints) and when it fit and generalised
+    runs       the on-disk run cache (keyed by config and code)
+    recipes    the papers' setups, each written once (Power, Nanda, Omnigrok)
+    analysis/  numbers read off runs and models: Fourier circuits, the LU mechanism
+    plots      every figure, in one house style
+    book       what chapters share: profiles, header and closing line, glue, Checks
+    chapters/  one module per notebook: its settings, numbers and Checks
+    datafiles  checksummed data files: $GROKUTILS_DATA or a download cache
+    published  the model Nanda et al. published
     bench      milliseconds per training step on this machine
-    presets    one module of settings per chapter, named like the chapter
 
 Importing the package has no side effects.
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0"

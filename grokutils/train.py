@@ -72,15 +72,25 @@ class Runner:
             columns.update(PROBES[probe](stacked))
         return [{name: float(col[k]) for name, col in columns.items()} for k in range(len(self.configs))]
 
-    def _evaluate(self, x, y, kind: str, chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean loss and accuracy of every run on ``(x, y)``, ``[K]`` each, in chunks to bound memory."""
-        k = len(self.configs)
-        losses, correct = torch.zeros(k, dtype=torch.float64), torch.zeros(k, dtype=torch.float64)
-        for xs, ys in zip(x.split(chunk), y.split(chunk)):
-            logits = self.logits(xs, shared=True)
-            losses += per_run_loss(kind, logits, ys.expand(k, -1)).double().cpu() * len(ys)
-            correct += (logits.argmax(-1) == ys).sum(1).double().cpu()
-        return losses / len(y), correct / len(y)
+    def _evaluate(self, x, y, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+        return evaluate_logits(lambda xs: self.logits(xs, shared=True), x, y, kind, len(self.configs))
+
+
+@torch.no_grad()
+def evaluate_logits(logits_fn, x, y, kind: str, k: int = 1, chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean loss and accuracy, ``[K]`` each, of ``logits_fn(inputs) -> [K, N, C]`` on ``(x, y)``, in chunks."""
+    losses, correct = torch.zeros(k, dtype=torch.float64), torch.zeros(k, dtype=torch.float64)
+    for xs, ys in zip(x.split(chunk), y.split(chunk)):
+        logits = logits_fn(xs)
+        losses += per_run_loss(kind, logits, ys.expand(k, -1)).double().cpu() * len(ys)
+        correct += (logits.argmax(-1) == ys).sum(1).double().cpu()
+    return losses / len(y), correct / len(y)
+
+
+def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "cross_entropy") -> tuple[float, float]:
+    """Mean loss and accuracy of one model (with ``final_logits``) on ``(x, y)``."""
+    mean_loss, acc = evaluate_logits(lambda xs: model.final_logits(xs)[None], x, y, loss)
+    return mean_loss.item(), acc.item()
 
 
 class SingleRun(Runner):

@@ -1,33 +1,35 @@
-import matplotlib
-import matplotlib.pyplot as plt
+"""What chapters share: profiles, the header and closing line, glue, and the Checks."""
+import builtins
+from types import SimpleNamespace
+
 import pytest
 
-from grokutils import plots
-from grokutils.profiles import PROFILES, Stopwatch, describe_device, glue, resolve_profile
-from test_metrics import fake_history
+from grokutils import book
+from grokutils.datafiles import DataFile
 
 
 def test_resolve_profile(monkeypatch):
     monkeypatch.delenv("GROKUTILS_PROFILE", raising=False)
-    assert resolve_profile() == "book"
-    assert resolve_profile("paper") == "paper"
+    assert book.resolve_profile() == "book"
+    assert book.resolve_profile("paper") == "paper"
     monkeypatch.setenv("GROKUTILS_PROFILE", "smoke")
-    assert resolve_profile() == "smoke" and resolve_profile("book") == "book"
-    with pytest.raises(ValueError, match=r"profile='fast' is not a profile; allowed values: \('smoke', 'book', 'paper'\)"):
-        resolve_profile("fast")
+    assert book.resolve_profile() == "smoke" and book.resolve_profile("book") == "book"
+    with pytest.raises(ValueError, match=r"profile='fast' is not supported; allowed values: \('smoke', 'book', 'paper', None\)"):
+        book.resolve_profile("fast")
     monkeypatch.setenv("GROKUTILS_PROFILE", "huge")
     with pytest.raises(ValueError, match="GROKUTILS_PROFILE='huge'"):
-        resolve_profile()
-    assert PROFILES == ("smoke", "book", "paper")
+        book.resolve_profile()
+    assert book.PROFILES == ("smoke", "book", "paper")
 
 
-def test_describe_device_and_stopwatch():
-    assert describe_device("cpu").startswith("cpu (")
-    assert Stopwatch().seconds >= 0
+def test_describe_device_stopwatch_and_formats():
+    assert book.describe_device("cpu").startswith("cpu (")
+    assert book.Stopwatch().seconds >= 0
+    assert (book.fmt_step(3976), book.fmt_step(None)) == ("3,976", "not reached")
+    assert (book.fmt_pct(0.181), book.fmt_pct(None), book.fmt_pct(1.0, 0)) == ("18.1%", "n/a", "100%")
 
 
 def test_glue_returns_value_and_prints_outside_myst(capsys, monkeypatch):
-    import builtins
     real_import = builtins.__import__
 
     def no_myst(name, *args, **kwargs):
@@ -36,24 +38,47 @@ def test_glue_returns_value_and_prints_outside_myst(capsys, monkeypatch):
         return real_import(name, *args, **kwargs)
 
     monkeypatch.setattr(builtins, "__import__", no_myst)
-    assert glue("answer", 42) == 42
+    assert book.glue("answer", 42) == 42
     assert "answer = 42" in capsys.readouterr().out
 
 
-def test_style_is_explicit_and_plots_return_figures():
-    before = matplotlib.rcParams["axes.spines.top"]
-    import importlib
-    importlib.reload(plots)
-    assert matplotlib.rcParams["axes.spines.top"] == before  # importing changes nothing
-    plots.style()
-    assert matplotlib.rcParams["axes.spines.top"] is False
-    h = fake_history([0.0, 0.96, 1.0, 1.0, 1.0], [0.0, 0.01, 0.02, 0.97, 1.0])
-    for fig in (plots.plot_curves(h), plots.plot_curves(h, xscale="linear", title="t"),
-                plots.mark_steps(plots.plot_curves(h), {"a": 10, "b": None}),
-                plots.plot_steps_against([0.3, 0.5], [4000, 2000], "training fraction", unfinished=[0.2])):
-        assert isinstance(fig, plt.Figure)
-        plt.close(fig)
-    fig = plots.plot_curves(h)
-    assert fig.axes[0].get_xscale() == "log" and fig.axes[1].get_yscale() == "log"
-    assert fig.axes[0].get_xlabel() == "optimisation step"
-    plt.close("all")
+def settings_like(data_files=()):
+    return SimpleNamespace(profile="smoke", device="cpu", seed=3, data_files=data_files,
+                           describe=lambda: ["task: something", "model: something else"])
+
+
+def test_start_prints_the_header_and_finish_the_closing_line(capsys):
+    clock = book.start(settings_like())
+    book.finish(clock, settings_like())
+    out = capsys.readouterr().out
+    assert "profile: smoke   device: cpu (" in out and "seed: 3" in out and "model: something else" in out
+    assert "profile smoke: chapter ran in" in out
+
+
+def test_start_checks_the_data_files_before_anything_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv("GROKUTILS_DATA", str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="missing.bin is missing"):
+        book.start(settings_like((DataFile("x", "missing.bin", "0" * 64),)))
+
+
+def test_checks_report_each_claim_and_fail_loudly(capsys):
+    checks = book.Checks(claims=True)
+    checks.expect("mechanics hold", 1, True)
+    checks.claim("the finding holds", "3 steps", lambda: False)
+    with pytest.raises(AssertionError, match=r"failed checks: the finding holds \(measured: 3 steps\)"):
+        checks.report()
+    out = capsys.readouterr().out
+    assert "PASS  mechanics hold  (measured: 1)" in out and "FAIL  the finding holds" in out
+    assert "all checks passed" not in out
+
+
+def test_checks_at_a_profile_without_claims_skip_the_findings(capsys, make_history):
+    checks = book.Checks(claims=False)
+    checks.claim("never evaluated", lambda: 1 / 0, lambda: 1 / 0)
+    checks.finite({"run": make_history([0, 1], train_loss=[1.0, 0.5])})
+    assert [c.claim for c in checks.report()] == ["run: every logged metric is finite"]
+    assert "only the mechanics" in capsys.readouterr().out
+    bad = book.Checks(claims=False)
+    bad.finite({"run": make_history([0, 1], val_loss=[1.0, float("inf")])})
+    with pytest.raises(AssertionError, match="run: every logged metric is finite"):
+        bad.report()

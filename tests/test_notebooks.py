@@ -1,8 +1,13 @@
-"""Every chapter in _toc.yml: its structure, a papermill run at the smoke profile, and the book build.
+"""Every chapter in _toc.yml: its structure and contract, its parameters (bad values fail before anything is
+written), papermill's parameter injection, and the book build with warnings as errors.
 
-nbval runs the same notebooks through `pytest --nbval-lax book/` (part of the README's test command).
+The chapters are executed once each at the smoke profile by nbval (``pytest book --nbval-lax``, run before these
+tests by the README's test command); the book build then re-executes them against the run cache nbval filled.
 """
+import importlib
+import inspect
 import json
+import math
 import os
 import re
 import subprocess
@@ -11,6 +16,7 @@ from pathlib import Path
 
 import papermill
 import pytest
+import torch
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
@@ -33,15 +39,22 @@ def source(cell: dict) -> str:
     return "".join(cell["source"])
 
 
-def glued(nb: dict) -> dict[str, str]:
-    """The values a notebook glued with myst-nb, by name."""
-    out = {}
-    for cell in nb["cells"]:
-        for o in cell.get("outputs", []):
-            name = o.get("metadata", {}).get("scrapbook", {}).get("name")
-            if name:
-                out[name] = next(iter(o["data"].values()))
-    return out
+def code_cells(path: Path) -> list[str]:
+    return [source(c) for c in cells(path) if c["cell_type"] == "code"]
+
+
+def parameters_cell(path: Path) -> str:
+    params = [source(c) for c in cells(path) if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(params) == 1, "exactly one cell tagged 'parameters'"
+    return params[0]
+
+
+def parameter_names(path: Path) -> list[str]:
+    return [ln.split("=")[0].strip() for ln in parameters_cell(path).splitlines() if ln.strip()]
+
+
+def module_of(path: Path):
+    return importlib.import_module(f"grokutils.chapters.{path.stem}")
 
 
 def test_every_notebook_is_in_the_toc():
@@ -54,10 +67,9 @@ def test_chapter_structure(chapter):
     cs = cells(chapter)
     assert all(not c.get("outputs") and not c.get("execution_count") for c in cs if c["cell_type"] == "code"), \
         "notebooks are committed without outputs"
-    params = [c for c in cs if "parameters" in c.get("metadata", {}).get("tags", [])]
-    assert len(params) == 1, "exactly one cell tagged 'parameters'"
-    lines = [ln for ln in source(params[0]).splitlines() if ln.strip()]
-    assert lines[0].startswith("profile") and all("  # " in ln for ln in lines), "one commented name per line"
+    lines = [ln for ln in parameters_cell(chapter).splitlines() if ln.strip()]
+    assert lines[0].startswith("profile = ") and all(re.match(r"^\w+ = .+  # \S", ln) for ln in lines), \
+        "one literal name per line, each with a comment"
     colab = [c for c in cs if "remove-cell" in c.get("metadata", {}).get("tags", [])]
     assert colab and "google.colab" in source(colab[0])
     assert any(re.search(r"^## Checks$", source(c), re.M) for c in cs if c["cell_type"] == "markdown"), \
@@ -65,22 +77,78 @@ def test_chapter_structure(chapter):
     assert source(cs[0]).startswith("# ") and "{cite}" in source(cs[0])
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
-def test_chapter_runs_at_smoke_profile_with_papermill(chapter, tmp_path):
-    out = tmp_path / chapter.name
-    papermill.execute_notebook(str(chapter), str(out), parameters={"profile": "smoke"}, cwd=str(chapter.parent),
-                               progress_bar=False)
-    values = glued(json.loads(out.read_text()))
-    assert values["profile"].strip("'") == "smoke"
-    assert float(values["wall_seconds"]) < 60, "a chapter at smoke profile takes under a minute"
+def test_chapter_follows_the_contract(chapter):
+    module, code = module_of(chapter), code_cells(chapter)
+    assert list(inspect.signature(module.settings).parameters) == parameter_names(chapter), \
+        "settings() takes exactly the notebook's parameters, in order"
+    assert callable(module.measure) and callable(module.check)
+    assert not [c for c in code if re.search(r"^\s*def |\blambda\b", c, re.M)], "no function definitions in notebooks"
+    assert f"from grokutils.chapters import {chapter.stem} as chapter" in "\n".join(code)
+    assert sum("chapter.check(" in c for c in code) == 1 and code[-1].strip() == "book.finish(clock, settings)"
+    settings_cell = next(c for c in code if "chapter.settings(" in c)
+    assert "clock = book.start(settings)" in settings_cell
 
 
-def test_bad_parameter_fails_with_a_clear_error(tmp_path):
+BAD_VALUES = {
+    "profile": ["quick", 3],
+    "seed": ["abc", 1.5, True],
+    "steps": [1e2, 0, "10"],
+    "p": [97.0, 1],
+    "frac_train": [1.5, math.nan, 1e-6],
+    "alpha": [0, math.nan, math.inf, "8"],
+    "op": ["pow"],
+    "device": ["tpu"] + ([] if torch.cuda.is_available() else ["cuda"]),
+}
+
+
+def bad_cases():
+    for chapter in CHAPTERS:
+        for name in parameter_names(chapter):
+            for value in BAD_VALUES.get(name, []):
+                yield pytest.param(chapter, name, value, id=f"{chapter.stem}-{name}={value!r}")
+
+
+def run_until_settings(chapter: Path, overrides: dict) -> dict:
+    """Execute the chapter's cells up to the one that resolves its settings, the overrides after the parameters."""
+    namespace: dict = {}
+    for cell in code_cells(chapter):
+        if "google.colab" in cell:
+            continue
+        exec(cell, namespace)
+        if cell == parameters_cell(chapter):
+            namespace.update(overrides)
+        if "chapter.settings(" in cell:
+            return namespace
+    raise AssertionError("no cell calls chapter.settings(")
+
+
+@pytest.mark.parametrize("chapter,name,value", list(bad_cases()))
+def test_bad_parameter_fails_before_anything_is_written(chapter, name, value, fresh_cache):
+    expected = "GROKUTILS_PROFILE|profile" if name == "profile" else re.escape(name)
+    with pytest.raises(ValueError, match=rf"({expected})=.*(allowed|must|gives|available)"):
+        run_until_settings(chapter, {name: value})
+    assert not fresh_cache.exists(), "a bad parameter wrote to the run cache"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_default_parameters_resolve_at_every_profile(chapter, fresh_cache):
+    for profile in ("smoke", "book", "paper"):
+        settings = run_until_settings(chapter, {"profile": profile})["settings"]
+        assert settings.profile == profile and settings.claims == (profile != "smoke")
+    assert not fresh_cache.exists()
+
+
+def test_papermill_documents_and_injects_the_parameters(tmp_path):
     chapter = REPO / "book" / "power_division.ipynb"
-    with pytest.raises(papermill.PapermillExecutionError, match=r"op='pow' is not supported; allowed values"):
-        papermill.execute_notebook(str(chapter), str(tmp_path / "out.ipynb"), parameters={"op": "pow"},
-                                   cwd=str(chapter.parent), progress_bar=False)
+    documented = papermill.inspect_notebook(str(chapter))
+    assert list(documented) == parameter_names(chapter) and all(p["help"] for p in documented.values())
+    nb = papermill.parameterize.parameterize_notebook(papermill.iorw.load_notebook_node(str(chapter)),
+                                                      {"op": "add", "steps": 7})
+    injected = next(source(c) for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    namespace: dict = {}
+    exec(parameters_cell(chapter) + "\n" + injected, namespace)
+    assert (namespace["op"], namespace["steps"], namespace["p"]) == ("add", 7, None)
 
 
 @pytest.mark.slow

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from grokutils.train import SingleRun, batch_indices, train
+from grokutils.train import SingleRun, batch_indices, evaluate, train
 
 
 def test_training_fits_the_training_set_and_logs_at_chosen_steps(tiny_run):
@@ -106,3 +106,12 @@ def test_benchmark_prints_the_three_settings(capsys):
     assert "GFLOP/s" in out and out.count("\n") == 5
     for name in ("nanda", "power", "omnigrok"):
         assert name in out
+
+
+def test_evaluate_one_model(tiny_run):
+    cfg = tiny_run()
+    model, data = cfg.model.build(), cfg.task.build()
+    loss, acc = evaluate(model, data.x_val, data.y_val)
+    logits = model.final_logits(data.x_val)
+    assert loss == pytest.approx(torch.nn.functional.cross_entropy(logits, data.y_val).item(), rel=1e-5)
+    assert acc == pytest.approx((logits.argmax(-1) == data.y_val).float().mean().item())

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from grokutils.data import ModularConfig, is_prime, modular_equations, modular_split, tokenize
+from grokutils.tasks.modular import ModularConfig, is_prime, modular_equations, modular_split, tokenize
 
 
 def test_is_prime():
@@ -34,6 +34,8 @@ def test_split_sizes_disjoint_and_seeded():
     assert train.isdisjoint({tuple(x) for x in s.x_val.tolist()})
     assert torch.equal(modular_split(cfg).x_train, s.x_train)
     assert not torch.equal(modular_split(ModularConfig(op="div", p=23, frac_train=0.4, seed=4)).x_train, s.x_train)
+    a, b, _ = modular_equations("div", 23)
+    assert torch.equal(s.x_train[:, 0], a[s.train_index]) and torch.equal(s.x_train[:, 1], b[s.train_index])
 
 
 def test_token_layouts():
@@ -50,6 +52,10 @@ def test_token_layouts():
     (dict(frac_train=1.0), "frac_train=1.0"),
     (dict(frac_train=0), "frac_train=0"),
     (dict(p=1), "p=1"),
+    (dict(p=13.0), "p=13.0 must be an integer"),
+    (dict(frac_train=float("nan")), "frac_train=nan"),
+    (dict(p=7, frac_train=0.01), r"frac_train=0.01 gives 0 of 49 equations for training"),
+    (dict(seed="abc"), "seed='abc'"),
 ])
 def test_bad_config_raises_naming_the_parameter(kwargs, match):
     with pytest.raises(ValueError, match=match):
