@@ -1,4 +1,4 @@
-"""Settings of the chapter ``book/omnigrok_mnist.ipynb`` (Liu, Michaud & Tegmark 2023) at each profile.
+"""The chapter ``book/omnigrok_mnist.ipynb`` (Liu, Michaud & Tegmark 2023): its settings, its numbers and its Checks.
 
 Omnigrok's MNIST notebook: the first 1,000 training images, a 784-200-200-10 ReLU MLP whose initial
 parameters are multiplied by α = 8, MSE loss on one-hot targets, AdamW (lr 1e-3, weight decay 0.01,
@@ -8,54 +8,25 @@ one CPU thread: training accuracy 100% at step ~2,900, test accuracy 80% at ~35,
 step, so 10^5 steps take 10-11 minutes). ``book`` stops the α = 1 baseline at 5,000 steps (measured:
 training accuracy 100% at step ~140, test accuracy flat at ~91% from step ~300); ``paper`` runs it for
 10^5 too. ``smoke`` is a few hundred images and steps, for tests: it cannot show grokking.
+
+``book/lu_mechanism.ipynb`` reuses the cached α = 8 run: ``settings(profile, seed=seed).grokking``.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from grokutils.mnist import MNISTConfig
-from grokutils.models import MLPConfig
-from grokutils.profiles import resolve_profile
-from grokutils.train import RunConfig, TrainConfig
+from grokutils.book import Checks, resolve_profile
+from grokutils.config import RunConfig, check_float, check_int, resolve_device
+from grokutils.history import History
+from grokutils.recipes import MNIST_WIDTHS, omnigrok_mnist_run
+from grokutils.tasks.mnist import MNIST_FILES
 
-WIDTHS = (784, 200, 200, 10)
 RECIPE = "MSE on one-hot targets; AdamW, lr 1e-3, weight decay 0.01, betas (0.9, 0.999), no warm-up"
-
-
-@dataclass(frozen=True)
-class OmnigrokMNISTSettings:
-    """The chapter's two runs and the thresholds its Checks use.
-
-    Attributes:
-        profile: the profile these settings belong to.
-        grokking: the run with the large initialisation (α = ``alpha``, 8 in the paper).
-        baseline: the same model with PyTorch's standard initialisation (α = 1).
-        recipe: a sentence naming the optimiser recipe, for the chapter's prose.
-        general_acc: the test accuracy that counts as "generalised" (80%).
-        min_delay_ratio: test accuracy must pass ``general_acc`` at least this many times later (in
-            steps) than training accuracy reaches 100% in the grokking run; None where the profile
-            cannot show grokking (then the grokking checks are skipped).
-        min_final_test_acc: the grokking run's final test accuracy must reach this (None: skipped).
-        baseline_max_ratio: the baseline's test accuracy must pass ``general_acc`` within this many
-            times its step of 100% training accuracy (None: skipped).
-        min_train_acc: every profile checks that the final training accuracy of both runs reaches this.
-    """
-
-    profile: str
-    grokking: RunConfig
-    baseline: RunConfig
-    recipe: str
-    general_acc: float
-    min_delay_ratio: float | None
-    min_final_test_acc: float | None
-    baseline_max_ratio: float | None
-    min_train_acc: float
-
-    @property
-    def checks_grokking(self) -> bool:
-        """Whether this profile asserts the grokking claims (False at ``smoke``)."""
-        return self.min_delay_ratio is not None
-
+PAPER_ALPHA = 8.0
+GENERAL_ACC = 0.8
+MIN_STEPS = 30
+"""The shortest run allowed: metrics are logged at log-spaced steps (30 at ``smoke``), and fewer steps
+would leave too few logged points for the curves and the steps the chapter reports."""
 
 _PROFILES = {
     # profile: training images, test images, steps of the α run and of the baseline, logged steps
@@ -67,36 +38,127 @@ _PROFILES = {
 }
 
 
-def run_config(alpha: float, steps: int, seed: int, train_points: int, test_points: int, batch_size: int,
-               n_logs: int) -> RunConfig:
-    """The MLP on the first ``train_points`` MNIST images with Omnigrok's recipe (see module doc)."""
-    task = MNISTConfig(train_points=train_points, test_points=test_points)
-    model = MLPConfig(widths=WIDTHS, init_scale=alpha, seed=seed)
-    train = TrainConfig(
-        steps=steps, batch_size=batch_size, lr=1e-3, weight_decay=0.01, betas=(0.9, 0.999), optimizer="adamw",
-        warmup_steps=0, loss="mse", n_logs=n_logs, log_spacing="log", seed=seed,
-    )
-    return RunConfig(task, model, train)
+@dataclass(frozen=True)
+class OmnigrokMNISTSettings:
+    """The chapter's two runs and the thresholds its Checks use.
+
+    Attributes:
+        profile: the profile these settings belong to.
+        device: the device asked for (None: CUDA when available).
+        seed: seed of the initialisation and the batch order of both runs.
+        grokking: the run with the large initialisation (α = ``alpha``, 8 in the paper).
+        baseline: the same model with PyTorch's standard initialisation (α = 1), for at most as
+            many steps as ``grokking``.
+        recipe: a sentence naming the optimiser recipe, for the chapter's prose.
+        claims: whether this profile asserts the chapter's findings (False at ``smoke``, too small
+            to grok: then only the mechanics are checked).
+        min_train_acc: Checks, every profile: the final training accuracy of both runs reaches this
+            (100%; 30% at ``smoke``).
+        general_acc: the test accuracy that counts as "generalised" (80%).
+        min_delay_ratio: Checks: in the grokking run, test accuracy passes ``general_acc`` at least
+            this many times later (in steps) than training accuracy reaches 100%.
+        min_final_test_acc: Checks: the grokking run's final test accuracy reaches this.
+        baseline_max_ratio: Checks: the baseline's test accuracy passes ``general_acc`` within this
+            many times its step of 100% training accuracy.
+    """
+
+    profile: str
+    device: str | None
+    seed: int
+    grokking: RunConfig
+    baseline: RunConfig
+    recipe: str
+    claims: bool
+    min_train_acc: float
+    general_acc: float = GENERAL_ACC
+    min_delay_ratio: float = 10.0
+    min_final_test_acc: float = 0.85
+    baseline_max_ratio: float = 3.0
+
+    data_files = tuple(MNIST_FILES.values())
+
+    def describe(self) -> list[str]:
+        """Lines for the chapter's header."""
+        task, model, train = self.grokking.task, self.grokking.model, self.grokking.train
+        return [f"data: the first {task.train_points:,} MNIST training images; {task.test_points:,} test images",
+                f"model: MLP {'-'.join(map(str, model.widths))}, α = {model.init_scale:g}",
+                f"optimiser: {self.recipe}; batch {train.batch_size}",
+                f"budget: {train.steps:,} steps (the α = 1 baseline: {self.baseline.train.steps:,})"]
 
 
-def settings(profile: str | None = None, alpha: float = 8.0, steps: int | None = None,
-             seed: int = 0) -> OmnigrokMNISTSettings:
-    """The chapter's runs at ``profile``; ``steps=None`` takes the profile's value (10^5 at ``book``)."""
+def settings(profile: str | None = None, alpha: float = PAPER_ALPHA, steps: int | None = None, seed: int = 0,
+             device: str | None = None) -> OmnigrokMNISTSettings:
+    """The chapter's runs at ``profile`` (the notebook's parameters); ``steps=None``: the profile's (10^5 at ``book``)."""
     profile = resolve_profile(profile)
-    if not isinstance(alpha, (int, float)) or alpha <= 0:
-        raise ValueError(f"alpha={alpha!r} must be a positive number (the paper's is 8.0)")
-    if steps is not None and (not isinstance(steps, int) or steps < 1):
-        raise ValueError(f"steps={steps!r} must be a positive integer or None (the profile's value)")
+    try:
+        check_float("alpha", alpha, 0, open_low=True)
+    except ValueError as err:
+        raise ValueError(f"{err} (the paper's is {PAPER_ALPHA})") from None
+    try:
+        check_int("steps", steps, MIN_STEPS, none_ok=True)
+    except ValueError as err:
+        raise ValueError(f"{err}: the chapter logs its metrics at log-spaced steps and needs at least "
+                         f"{MIN_STEPS} of them; None takes the profile's") from None
+    check_int("seed", seed)
+    resolve_device(device)
     preset = dict(_PROFILES[profile])
     main_steps, baseline_steps = preset.pop("steps"), preset.pop("baseline_steps")
     main_steps = main_steps if steps is None else steps
-    grokking = run_config(float(alpha), main_steps, seed, **preset)
-    baseline = run_config(1.0, min(baseline_steps, main_steps), seed, **preset)
-    claimed = profile != "smoke"
-    return OmnigrokMNISTSettings(
-        profile, grokking, baseline, RECIPE, general_acc=0.8,
-        min_delay_ratio=10.0 if claimed else None,
-        min_final_test_acc=0.85 if claimed else None,
-        baseline_max_ratio=3.0 if claimed else None,
-        min_train_acc=1.0 if claimed else 0.3,
-    )
+    grokking = omnigrok_mnist_run(float(alpha), main_steps, seed, **preset)
+    baseline = omnigrok_mnist_run(1.0, min(baseline_steps, main_steps), seed, **preset)
+    claims = profile != "smoke"
+    return OmnigrokMNISTSettings(profile, device, seed, grokking, baseline, RECIPE, claims=claims,
+                                 min_train_acc=1.0 if claims else 0.3)
+
+
+def measure(run: History, baseline: History, general_acc: float = GENERAL_ACC) -> dict:
+    """The chapter's numbers: when each run fit and generalised (test accuracy ``general_acc``), accuracies, norms."""
+    train_100 = run.steps_to("train_acc", 1.0)
+    return {
+        "train_100_step": train_100,
+        "test_80_step": run.steps_to("val_acc", general_acc),
+        "test_acc_at_train_100": None if train_100 is None else run.value_at("val_acc", train_100),
+        "initial_train_acc": run.train_acc[0].item(),
+        "final_train_acc": run.train_acc[-1].item(),
+        "final_test_acc": run.val_acc[-1].item(),
+        "norm_start": run.weight_norm[0].item(),
+        "norm_peak": run.weight_norm.max().item(),
+        "norm_end": run.weight_norm[-1].item(),
+        "finite": run.is_finite(),
+        "base_train_100_step": baseline.steps_to("train_acc", 1.0),
+        "base_test_80_step": baseline.steps_to("val_acc", general_acc),
+        "base_initial_train_acc": baseline.train_acc[0].item(),
+        "base_final_train_acc": baseline.train_acc[-1].item(),
+        "base_final_test_acc": baseline.val_acc[-1].item(),
+        "base_norm_start": baseline.weight_norm[0].item(),
+        "base_norm_end": baseline.weight_norm[-1].item(),
+        "base_finite": baseline.is_finite(),
+    }
+
+
+def check(results: dict, s: OmnigrokMNISTSettings) -> list:
+    """Assert the chapter's claims on ``results`` (from ``measure``); print each with its measured value."""
+    r, checks = results, Checks(s.claims)
+    for name, prefix in (("α run", ""), ("baseline", "base_")):
+        first, final = r[f"{prefix}initial_train_acc"], r[f"{prefix}final_train_acc"]
+        checks.expect(f"{name}: every logged metric is finite", r[f"{prefix}finite"], r[f"{prefix}finite"])
+        checks.expect(f"{name}: final training accuracy reached {s.min_train_acc:.0%}", f"{final:.3f}",
+                      final >= s.min_train_acc)
+        checks.expect(f"{name}: training accuracy rose", f"{first:.3f} -> {final:.3f}", final > first)
+    general, train_100, test_80 = f"{s.general_acc:.0%}", r["train_100_step"], r["test_80_step"]
+    checks.claim("α run: training accuracy reached 100%", train_100, train_100 is not None)
+    checks.claim(f"α run: test accuracy passed {general}", test_80, test_80 is not None)
+    checks.claim(f"α run: test {general} at least {s.min_delay_ratio:g}x later than training 100%",
+                 f"steps {train_100} and {test_80}",
+                 lambda: None not in (train_100, test_80) and test_80 >= s.min_delay_ratio * train_100)
+    checks.claim(f"α run: final test accuracy at least {s.min_final_test_acc:.0%}", f"{r['final_test_acc']:.3f}",
+                 r["final_test_acc"] >= s.min_final_test_acc)
+    checks.claim("α run: the weight norm ended below its peak", f"{r['norm_peak']:.1f} -> {r['norm_end']:.1f}",
+                 r["norm_end"] < r["norm_peak"])
+    base_train, base_test = r["base_train_100_step"], r["base_test_80_step"]
+    checks.claim("baseline: training accuracy reached 100%", base_train, base_train is not None)
+    checks.claim(f"baseline: test accuracy passed {general}", base_test, base_test is not None)
+    checks.claim(f"baseline: test {general} within {s.baseline_max_ratio:g}x its training 100% step",
+                 f"steps {base_train} and {base_test}",
+                 lambda: None not in (base_train, base_test) and base_test <= s.baseline_max_ratio * base_train)
+    return checks.report()
