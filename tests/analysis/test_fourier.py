@@ -1,15 +1,11 @@
-"""The Fourier analysis of modular addition (grokutils.fourier) and the chapter's settings."""
+"""The Fourier analysis of modular addition (grokutils.analysis.fourier)."""
 import math
-import os
-from pathlib import Path
 
 import pytest
 import torch
 
-from grokutils import fourier as fo
-from grokutils.presets.fourier_circuits import PAPER, settings
-
-os.environ.setdefault("GROKUTILS_DATA", str(Path(__file__).resolve().parents[2] / "shared" / "data"))
+from grokutils.analysis import fourier as fo
+from grokutils.recipes import nanda_run
 
 
 def test_basis_is_orthonormal_with_named_rows():
@@ -72,18 +68,22 @@ def test_trig_directions_are_orthonormal():
     torch.testing.assert_close(d @ d.T, torch.eye(6), atol=1e-5, rtol=0)
 
 
+# Nanda et al.'s setup on a+b mod 23, small: only its configs are used (nothing trains).
+TINY_RUN = nanda_run(23, 0.3, 20, log_every=10, seed=0, checkpoint_every=10, d_model=32, n_heads=4, d_head=8, d_mlp=64)
+
+
 def _tiny_run():
-    cfg = settings("smoke", steps=20, checkpoint_every=10)
-    model = cfg.run.model.build()
-    split = cfg.run.task.build()
-    is_train = torch.zeros(cfg.run.task.p ** 2, dtype=torch.bool)
-    is_train[fo.grid_index(split.x_train, cfg.run.task.p)] = True
-    return cfg, model, split, is_train
+    p = TINY_RUN.task.p
+    model, split = TINY_RUN.model.build(), TINY_RUN.task.build()
+    is_train = torch.zeros(p ** 2, dtype=torch.bool)
+    is_train[fo.grid_index(split.x_train, p)] = True
+    assert torch.equal(is_train.nonzero().flatten(), split.train_index.sort().values)  # train_index is the grid index
+    return TINY_RUN, model, split, is_train
 
 
 def test_restricted_and_excluded_losses_of_one_model():
     cfg, model, split, is_train = _tiny_run()
-    p = cfg.run.task.p
+    p = cfg.task.p
     out = fo.restricted_excluded(model, p, [1, 2], is_train)
     assert set(out) == {"train_loss", "test_loss", "restricted_loss", "excluded_loss"}
     with torch.no_grad():
@@ -94,14 +94,14 @@ def test_restricted_and_excluded_losses_of_one_model():
 
 def test_progress_measures_follow_the_checkpoints():
     cfg, model, _, is_train = _tiny_run()
-    other = cfg.run.model.build()
+    other = cfg.model.build()
     with torch.no_grad():
         for param in other.parameters():
             param.mul_(2)
     states = {10: other.state_dict(), 0: model.state_dict()}
-    measures = fo.progress_measures(cfg.run.model.build, states, cfg.run.task.p, [1, 3], is_train)
+    measures = fo.progress_measures(cfg.model.build, states, cfg.task.p, [1, 3], is_train)
     assert measures["steps"].tolist() == [0, 10]
-    single = fo.restricted_excluded(model, cfg.run.task.p, [1, 3], is_train)
+    single = fo.restricted_excluded(model, cfg.task.p, [1, 3], is_train)
     assert measures["excluded_loss"][0] == pytest.approx(single["excluded_loss"])
 
 
@@ -118,17 +118,3 @@ def test_phase_boundaries_of_a_synthetic_run():
     flat = fo.phase_boundaries(steps, torch.ones(len(steps)), torch.ones(len(steps)))
     assert flat["cleanup_end"] is None
 
-
-def test_settings_profiles_and_errors():
-    book, paper, smoke = settings("book"), settings("paper"), settings("smoke")
-    assert paper.run.train.steps == PAPER["epochs"] and paper.run.task.p == 113 and paper.run.task.n_train == 3830
-    assert book.run.model == paper.run.model and book.run.train.steps < paper.run.train.steps
-    assert book.run.train.weight_decay == 1.0 and book.run.train.batch_size is None
-    assert not smoke.grokking_claimed and book.grokking_claimed
-    assert settings("smoke", seed=3).run.model.seed == 3
-    with pytest.raises(ValueError, match="allowed values"):
-        settings("fast")
-    with pytest.raises(TypeError, match="unknown config key"):
-        settings("smoke", epochs=10)
-    with pytest.raises(ValueError, match="key_power"):
-        settings("smoke", key_power=1.5)
