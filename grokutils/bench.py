@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import statistics
 import time
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from grokutils.config import RunConfig, resolve_device
+from grokutils.dispatch import cores, local_workers, plan
 from grokutils.recipes import nanda_run, omnigrok_mnist_run, power_run
 from grokutils.step import update
 from grokutils.sweep import Ensemble
@@ -84,31 +86,71 @@ def time_step(cfg: RunConfig, device: torch.device, steps: int, warmup: int = 5)
     return (time.perf_counter() - start) / steps * 1e3, counter.get_total_flops() / 1e9
 
 
-def time_sweep_step(cfg: RunConfig, k: int, device: torch.device, steps: int, warmup: int = 3) -> float:
-    """Milliseconds per update of ``k`` copies of ``cfg`` (different seeds) trained as one batched model."""
-    seeds = [RunConfig(cfg.task, dataclasses.replace(cfg.model, seed=i), dataclasses.replace(cfg.train, seed=i))
-             for i in range(k)]
-    ensemble = Ensemble(seeds, device)
-    for i in range(warmup):
-        update(ensemble, i)
+def sweep_settings() -> dict[str, tuple[RunConfig, int]]:
+    """The sweep benchmark's settings (with the timed steps of one measurement): an overhead-bound small
+    transformer, Omnigrok's MLP, and Nanda et al.'s full-batch run."""
+    mnist = omnigrok_mnist_run()
+    return {
+        "power 2-layer, a+b mod 31, batch 32": (power_run(op="add", p=31, frac_train=0.5).replace(batch_size=32), 20),
+        "omnigrok MLP 784-200-200-10, batch 200": (RunConfig(RandomImages(), mnist.model, mnist.train), 20),
+        "nanda 1-layer, p=113, full batch 3,830": (nanda_run(), 3),
+    }
+
+
+def seeds(cfg: RunConfig, k: int) -> list[RunConfig]:
+    """``k`` copies of ``cfg`` that differ in their seeds (initialisation and batch order)."""
+    return [RunConfig(cfg.task, dataclasses.replace(cfg.model, seed=i), dataclasses.replace(cfg.train, seed=i))
+            for i in range(k)]
+
+
+def time_runs(cfgs: list[RunConfig], device: torch.device, steps: int, threads: int | None = None) -> float:
+    """Seconds per update of ``cfgs`` together (one batched model; a single run alone), at ``threads`` threads."""
+    if threads:
+        torch.set_num_threads(threads)
+    runner = Ensemble(cfgs, device) if len(cfgs) > 1 else SingleRun(cfgs[0], device)
+    for i in range(2):
+        update(runner, i)
     _sync(device)
     start = time.perf_counter()
     for i in range(steps):
-        update(ensemble, warmup + i)
+        update(runner, 2 + i)
     _sync(device)
-    return (time.perf_counter() - start) / steps * 1e3
+    return (time.perf_counter() - start) / steps
 
 
-def sweep_table(device: torch.device, steps: int, ks=(1, 4, 16)) -> None:
-    """Print the throughput of batched runs against the same runs one after another."""
-    print(f"\n{'sweep setting':42s} {'K':>3s} {'batched ms/step':>16s} {'sequential ms':>14s} {'speed-up':>9s}")
-    for name, cfg in canonical_settings().items():
-        if name.startswith("power"):
-            continue
-        alone, _ = time_step(cfg, device, steps)
-        for k in ks:
-            batched = time_sweep_step(cfg, k, device, max(2, steps // k))
-            print(f"{name:42s} {k:3d} {batched:16.1f} {k * alone:14.1f} {k * alone / batched:8.1f}x")
+def sweep_rates(cfgs: list[RunConfig], device: torch.device, steps: int, pool=None, workers: int = 2) -> dict[str, float]:
+    """Run-steps per second of ``cfgs`` one after another, as one batched model, and (with a ``pool``) as one
+    batched chunk per worker process at one thread each, the workers timed side by side."""
+    k = len(cfgs)
+    rates = {"sequential": 1 / time_runs(cfgs[:1], device, steps), "batched": k / time_runs(cfgs, device, max(1, steps // 4))}
+    if pool is not None:
+        size = -(-k // workers)
+        chunks = [cfgs[i : i + size] for i in range(0, k, size)]
+        times = [f.result() for f in [pool.submit(time_runs, c, device, max(1, steps // 4), 1) for c in chunks]]
+        rates["workers"] = sum(len(c) / t for c, t in zip(chunks, times))
+    return rates
+
+
+def sweep_table(device: torch.device, k: int = 16, repeats: int = 3) -> None:
+    """Print each option's throughput against training the ``k`` runs one after another: the median ratio over
+    ``repeats`` interleaved measurements, with its range, and the option the sweep engine's measurement picks."""
+    pool = local_workers(cores()) if device.type == "cpu" and cores() > 1 else None
+    print(f"\nsweeps of K = {k} runs: throughput against sequential, median [range] of {repeats} repeats")
+    print(f"{'sweep setting':42s} {'option':>10s} {'run-steps/s':>12s} {'speed-up':>18s}")
+    try:
+        for name, (cfg, steps) in sweep_settings().items():
+            cfgs = seeds(cfg, k)
+            measured = [sweep_rates(cfgs, device, steps, pool, cores()) for _ in range(repeats)]
+            for option in measured[0]:
+                ratios = sorted(m[option] / m["sequential"] for m in measured)
+                rate = statistics.median(m[option] for m in measured)
+                spread = f"{statistics.median(ratios):.1f}x [{ratios[0]:.1f}-{ratios[-1]:.1f}]"
+                print(f"{name:42s} {option:>10s} {rate:12.1f} {spread:>18s}")
+            chunk = plan(cfgs, device)[0]
+            print(f"{'':42s} {'engine':>10s} picks {'workers' if chunk.threads else chunk.mode}")
+    finally:
+        if pool is not None:
+            pool.shutdown()
 
 
 def _sync(device: torch.device) -> None:
@@ -121,7 +163,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default=None, help="cpu or cuda (default: CUDA when available)")
     parser.add_argument("--steps", type=int, default=30, help="timed updates per setting")
-    parser.add_argument("--no-sweep", action="store_true", help="skip the batched-sweep table")
+    parser.add_argument("--no-sweep", action="store_true", help="skip the sweep table")
+    parser.add_argument("--k", type=int, default=16, help="runs in a benchmarked sweep")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats of the sweep measurements")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
     peak = matmul_gflops(device)
@@ -132,7 +176,7 @@ def main(argv: list[str] | None = None) -> None:
         rate = gflop / ms * 1e3
         print(f"{name:42s} {ms:8.1f} {gflop:11.2f} {rate:8.0f} {rate / peak:9.0%}")
     if not args.no_sweep:
-        sweep_table(device, args.steps)
+        sweep_table(device, args.k, args.repeats)
 
 
 if __name__ == "__main__":

@@ -24,15 +24,14 @@ from pathlib import Path
 
 import torch
 
-from grokutils import __version__
+from grokutils import __version__, dispatch
 from grokutils.config import RunConfig, resolve_device
 from grokutils.history import History
-from grokutils.sweep import train_many
 from grokutils.train import train
 
 PACKAGE = Path(__file__).resolve().parent
 CODE = ("config.py", "step.py", "train.py", "sweep.py", "history.py", "tasks", "models")
-"""The files and folders of ``grokutils`` whose code determines a run's content."""
+"""The files and folders of ``grokutils`` whose code determines a run's content (not how runs are dispatched)."""
 STALE_TMP_SECONDS = 3600
 """Temporary files older than this are left by a killed save and are removed."""
 FILE_MODE = 0o664
@@ -109,27 +108,55 @@ def remove_stale_tmp(folder: Path, older_than: float = STALE_TMP_SECONDS) -> lis
 
 
 def load_or_train(cfg: RunConfig, device=None, progress: bool = True, use_cache: bool = True) -> History:
-    """The cached run of ``cfg`` if there is one, else train it and cache it."""
-    return load_or_train_many([cfg], device, progress, use_cache, batched=False)[0]
+    """The cached run of ``cfg`` if there is one, else train it (with its own progress bar) and cache it."""
+    device = resolve_device(device)
+    key = config_key(cfg, device)
+    path = cache_dir() / f"{key}.pt"
+    if use_cache:
+        remove_stale_tmp(cache_dir())
+    history = load(cfg, key, path) if use_cache else None
+    if history is None:
+        history = train(cfg, device, progress)
+        history = save(history, key, path) if use_cache else history
+    return history
 
 
 def load_or_train_many(cfgs: list[RunConfig], device=None, progress: bool = True, use_cache: bool = True,
-                       batched: bool = True) -> list[History]:
-    """The runs of ``cfgs``: cached ones loaded, the others trained (as one batched model when
-    ``batched``, see ``sweep.train_many``) and cached. One History per config, in order."""
+                       mode: str | None = None, executor=None) -> list[History]:
+    """The runs of ``cfgs``, one History per config in order: cached ones loaded, the others trained and cached.
+
+    ``mode`` says how the missing runs train (``dispatch.MODES``: ``"batched"``, ``"sequential"``,
+    ``"workers"``); None measures the fastest for each group of batchable runs (``dispatch.plan``).
+    ``executor`` (anything with ``submit(fn, *args)``, or a Dask ``Client``) receives the work; None uses
+    the Dask cluster named by ``$GROKUTILS_DASK_SCHEDULER`` if set, else this machine (worker chunks in a
+    local process pool, the rest in this process).
+    Whichever trains them, the runs are the same (to float tolerance) and each is cached once trained.
+    """
     device = resolve_device(device)
     keys = [config_key(cfg, device) for cfg in cfgs]
-    paths = [cache_dir() / f"{key}.pt" for key in keys]
     if use_cache:
         remove_stale_tmp(cache_dir())
-    histories = [load(cfg, key, path) if use_cache else None for cfg, key, path in zip(cfgs, keys, paths)]
+    histories = [load(cfg, key, cache_dir() / f"{key}.pt") if use_cache else None for cfg, key in zip(cfgs, keys)]
     missing = [i for i, h in enumerate(histories) if h is None]
     if missing:
-        todo = [cfgs[i] for i in missing]
-        trained = train_many(todo, device, progress) if batched else [train(c, device, progress) for c in todo]
-        for i, history in zip(missing, trained):
-            histories[i] = save(history, keys[i], paths[i]) if use_cache else history
+        chunks = dispatch.plan([cfgs[i] for i in missing], device, mode)
+        chunks = [dataclasses.replace(c, indices=tuple(missing[j] for j in c.indices)) for c in chunks]
+        if progress:
+            print(dispatch.describe(chunks))
+        executor = dispatch.dask_executor(executor)
+        done = dispatch.execute(chunks, device.type, str(cache_dir()) if use_cache else None, executor, progress)
+        for i in missing:
+            histories[i] = load(cfgs[i], keys[i], cache_dir() / f"{keys[i]}.pt") if use_cache else done[i]
+            if histories[i] is None:
+                raise RuntimeError(f"run {i} was trained but its file {keys[i]}.pt could not be read back")
     return histories
+
+
+def store(history: History, device, folder: Path | None = None) -> str:
+    """Save ``history`` under its key in the run cache ``folder`` (default: ``cache_dir()``); return the key."""
+    key = config_key(history.config, device)
+    save(history, key, (folder or cache_dir()) / f"{key}.pt")
+    return key
 
 
 def save(history: History, key: str, path: Path) -> History:

@@ -34,18 +34,23 @@ def batch_indices(n: int, batch_size: int | None, gen: torch.Generator, device):
 
 
 class Runner:
-    """What ``fit`` and ``step.update`` need of K runs sharing a task and a schedule.
+    """What ``fit`` and ``step.update`` need of K runs sharing a schedule.
 
     Subclasses set ``model``-specific members: ``logits(x, shared) -> [K, N, C]``, ``stacked_params()
     -> {name: [K, ...]}``, ``states() -> [state_dict]`` and the optimiser ``opt``; this base holds the
-    data, the batch order, the norm constraint and the evaluation.
+    data, the batch order, the norm constraint and the evaluation. Runs of one task share its data;
+    runs whose tasks differ only in their split seed hold theirs stacked ``[K, ...]`` (``stacked_data``).
     """
 
     def __init__(self, cfgs: list[RunConfig], device: torch.device):
         self.configs, self.device = list(cfgs), device
-        self.data: Split = cfgs[0].task.build(device)
+        tasks = [c.task for c in cfgs]
+        self.stacked_data = any(t != tasks[0] for t in tasks)
+        splits = [t.build(device) for t in tasks] if self.stacked_data else [tasks[0].build(device)]
+        self.train_index = [s.train_index for s in splits] * (1 if self.stacked_data else len(cfgs))
+        self.data: Split = _stack_splits(splits) if self.stacked_data else splits[0]
         tc = cfgs[0].train
-        self.batches = [batch_indices(len(self.data.y_train), tc.batch_size,
+        self.batches = [batch_indices(self.data.y_train.shape[-1], tc.batch_size,
                                       torch.Generator().manual_seed(c.train.seed), device) for c in cfgs]
 
     def _init_constraints(self) -> None:
@@ -56,8 +61,11 @@ class Runner:
         """This step's inputs, labels ``[K, N]``, and whether the inputs are one batch shared by all runs."""
         idx = [next(b) for b in self.batches]
         if idx[0] is None:
-            return self.data.x_train, self.data.y_train.expand(len(idx), -1), True
+            return self.data.x_train, self.data.y_train.expand(len(idx), -1), not self.stacked_data
         idx = torch.stack(idx)
+        if self.stacked_data:
+            runs = torch.arange(len(idx), device=idx.device)[:, None]
+            return self.data.x_train[runs, idx], self.data.y_train[runs, idx], False
         return self.data.x_train[idx], self.data.y_train[idx], False
 
     @torch.no_grad()
@@ -73,18 +81,22 @@ class Runner:
         return [{name: float(col[k]) for name, col in columns.items()} for k in range(len(self.configs))]
 
     def _evaluate(self, x, y, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
-        return evaluate_logits(lambda xs: self.logits(xs, shared=True), x, y, kind, len(self.configs))
+        shared = not self.stacked_data
+        return evaluate_logits(lambda xs: self.logits(xs, shared), x, y, kind, len(self.configs), dim=int(not shared))
 
 
 @torch.no_grad()
-def evaluate_logits(logits_fn, x, y, kind: str, k: int = 1, chunk: int = 8192) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean loss and accuracy, ``[K]`` each, of ``logits_fn(inputs) -> [K, N, C]`` on ``(x, y)``, in chunks."""
+def evaluate_logits(logits_fn, x, y, kind: str, k: int = 1, chunk: int = 8192, dim: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean loss and accuracy, ``[K]`` each, of ``logits_fn(inputs) -> [K, N, C]`` on ``(x, y)``, in chunks.
+
+    ``x`` and ``y`` hold one set for every run (``dim=0``), or one per run stacked ``[K, N, ...]`` (``dim=1``).
+    """
     losses, correct = torch.zeros(k, dtype=torch.float64), torch.zeros(k, dtype=torch.float64)
-    for xs, ys in zip(x.split(chunk), y.split(chunk)):
+    for xs, ys in zip(x.split(chunk, dim), y.split(chunk, dim)):
         logits = logits_fn(xs)
-        losses += per_run_loss(kind, logits, ys.expand(k, -1)).double().cpu() * len(ys)
+        losses += per_run_loss(kind, logits, ys.expand(k, -1)).double().cpu() * ys.shape[-1]
         correct += (logits.argmax(-1) == ys).sum(1).double().cpu()
-    return losses / len(y), correct / len(y)
+    return losses / y.shape[-1], correct / y.shape[-1]
 
 
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "cross_entropy") -> tuple[float, float]:
@@ -144,7 +156,7 @@ def fit(runner: Runner, progress: bool = True) -> list[History]:
         update(runner, step)
     bar.close()
     seconds, device, last = time.perf_counter() - start, str(runner.device), runner.states()
-    return [from_logs(cfg, logs[k], train_index=runner.data.train_index, final_state=finals[k] or last[k],
+    return [from_logs(cfg, logs[k], train_index=runner.train_index[k], final_state=finals[k] or last[k],
                       wall_seconds=seconds, device=device, _checkpoints=checkpoints[k])
             for k, cfg in enumerate(runner.configs)]
 
@@ -160,6 +172,15 @@ def _log(runner: Runner, step: int, logs: list, finals: list) -> None:
         if target is not None and row["val_acc"] >= target:
             states = states or runner.states()
             finals[k] = states[k]
+
+
+def _stack_splits(splits: list[Split]) -> Split:
+    """One Split holding each run's own ``[K, ...]``; the runs' sets must have the same sizes."""
+    sizes = {(len(s.y_train), len(s.y_val)) for s in splits}
+    if len(sizes) > 1:
+        raise ValueError(f"runs whose tasks differ must build training and validation sets of the same sizes "
+                         f"to share a batched model; got (train, validation) sizes {sorted(sizes)}")
+    return Split(*(torch.stack([getattr(s, f) for s in splits]) for f in ("x_train", "y_train", "x_val", "y_val")))
 
 
 def train(cfg: RunConfig, device: str | torch.device | None = None, progress: bool = True) -> History:

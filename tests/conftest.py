@@ -83,3 +83,20 @@ def make_history():
     Columns not given (of ``history.METRICS``) are zeros; extra names become probe columns.
     """
     return _make_history
+
+
+def _same_history(a: History, b: History, tol: float = 1e-4) -> None:
+    assert torch.equal(a.steps, b.steps)
+    assert set(a.metrics) == set(b.metrics)
+    for name in a.metrics:
+        torch.testing.assert_close(a.metrics[name], b.metrics[name], rtol=tol, atol=tol, msg=name)
+    for k in a.final_state:
+        if k.endswith("b_K"):  # its exact gradient is 0 (softmax ignores a shift shared by all keys): Adam moves it by noise
+            continue
+        torch.testing.assert_close(a.final_state[k], b.final_state[k], rtol=tol, atol=tol, msg=k)
+
+
+@pytest.fixture
+def same_history():
+    """``same_history(a, b, tol=1e-4)``: assert two runs logged the same steps, metrics and final weights."""
+    return _same_history

@@ -79,15 +79,15 @@ def test_cache_dir_follows_environment(monkeypatch, tmp_path):
     assert runs.cache_dir().parts[-3:] == (".cache", "grokutils", "runs")
 
 
-def test_load_or_train_many_trains_only_the_missing_runs_as_one_batch(fresh_cache, monkeypatch, tiny_run):
-    a, b = tiny_run(steps=10), tiny_run(steps=10, seed=1)
+def test_load_or_train_many_trains_only_the_missing_runs(fresh_cache, monkeypatch, tiny_run):
+    a, b, c = tiny_run(steps=10), tiny_run(steps=10, seed=1), tiny_run(steps=10, seed=2)
     first = runs.load_or_train(a, progress=False)
     calls = []
-    real = runs.train_many
-    monkeypatch.setattr(runs, "train_many", lambda cfgs, *args: calls.append(cfgs) or real(cfgs, *args))
-    both = runs.load_or_train_many([a, b], progress=False)
-    assert calls == [[b]] and torch.equal(both[0].val_loss, first.val_loss)
-    assert len(list(fresh_cache.glob("runs/*.pt"))) == 2
+    real = runs.dispatch.run_chunk
+    monkeypatch.setattr(runs.dispatch, "run_chunk", lambda chunk, *args: calls.append(chunk.cfgs) or real(chunk, *args))
+    both = runs.load_or_train_many([a, b, c], progress=False, mode="batched")
+    assert calls == [(b, c)] and torch.equal(both[0].val_loss, first.val_loss)
+    assert len(list(fresh_cache.glob("runs/*.pt"))) == 3
 
 
 def test_checkpoints_live_in_a_side_file_read_on_first_use(fresh_cache, tiny_run):

@@ -1,4 +1,6 @@
 """Batched sweeps: the same histories as the runs trained alone, per-run stopping, constraints, checkpoints."""
+import dataclasses
+
 import pytest
 import torch
 
@@ -10,49 +12,38 @@ from grokutils.sweep import Ensemble, check_batchable, train_many
 from grokutils.train import train
 
 
-def assert_same_history(a, b, tol=1e-4):
-    assert torch.equal(a.steps, b.steps)
-    assert set(a.metrics) == set(b.metrics)
-    for name in a.metrics:
-        torch.testing.assert_close(a.metrics[name], b.metrics[name], rtol=tol, atol=tol, msg=name)
-    for k in a.final_state:
-        if k.endswith("b_K"):  # its exact gradient is 0 (softmax ignores a shift shared by all keys): Adam moves it by noise
-            continue
-        torch.testing.assert_close(a.final_state[k], b.final_state[k], rtol=tol, atol=tol, msg=k)
-
-
 @pytest.mark.parametrize("batch_size", [None, 16])
-def test_batched_runs_equal_the_same_runs_alone(tiny_run, batch_size):
+def test_batched_runs_equal_the_same_runs_alone(tiny_run, batch_size, same_history):
     cfgs = [tiny_run(steps=25, batch_size=batch_size, seed=s, weight_decay=wd, lr=lr, init_scale=a)
             for s, wd, lr, a in [(0, 1.0, 3e-3, 1.0), (1, 0.1, 1e-3, 2.0), (2, 0.0, 2e-3, 0.5)]]
     together = train_many(cfgs, device="cpu", progress=False)
     for cfg, batched in zip(cfgs, together):
         assert batched.config is cfg
-        assert_same_history(batched, train(cfg, device="cpu", progress=False))
+        same_history(batched, train(cfg, device="cpu", progress=False))
 
 
-def test_each_run_of_a_batch_stops_on_its_own_as_it_would_alone(blobs_run):
+def test_each_run_of_a_batch_stops_on_its_own_as_it_would_alone(blobs_run, same_history):
     cfgs = [blobs_run(seed=0, lr=1e-2, stop_at_val_acc=0.6, n_logs=40), blobs_run(seed=1, lr=3e-3, stop_at_val_acc=0.9, n_logs=40),
             blobs_run(seed=2, lr=1e-2, n_logs=40)]
     together = train_many(cfgs, progress=False)
     alone = [train(c, progress=False) for c in cfgs]
     assert len(together[0].steps) < len(together[2].steps)  # the first stopped early, the last ran to the end
     for a, b in zip(together, alone):
-        assert_same_history(a, b)
+        same_history(a, b)
 
 
-def test_batched_adam_and_mse_mlp_equal_alone():
+def test_batched_adam_and_mse_mlp_equal_alone(same_history):
     cfgs = [RunConfig(RandomImages(n_train=64, n_features=8, n_classes=3), MLPConfig(widths=(8, 16, 3), seed=s, init_scale=a),
                       TrainConfig(steps=20, batch_size=16, loss="mse", optimizer="adam", weight_decay=wd, lr=1e-2, seed=s))
             for s, a, wd in [(0, 1.0, 0.0), (1, 4.0, 0.01)]]
     for cfg, batched in zip(cfgs, train_many(cfgs, progress=False)):
-        assert_same_history(batched, train(cfg, progress=False))
+        same_history(batched, train(cfg, progress=False))
 
 
-def test_batched_probes_equal_alone(tiny_run):
+def test_batched_probes_equal_alone(tiny_run, same_history):
     cfgs = [tiny_run(steps=10, seed=s, probes=("weight_norms", "attn_norms", "last_layer_norm")) for s in (0, 1)]
     for cfg, batched in zip(cfgs, train_many(cfgs, progress=False)):
-        assert_same_history(batched, train(cfg, progress=False))
+        same_history(batched, train(cfg, progress=False))
 
 
 def test_norm_constraint_holds_after_every_step_only_where_asked(tiny_run):
@@ -88,5 +79,20 @@ def test_checkpoints_per_run_and_states_use_model_names(tiny_run):
 
 
 def test_sweep_benchmark_times_a_batched_step(tiny_run):
-    from grokutils.bench import time_sweep_step
-    assert time_sweep_step(tiny_run(batch_size=8), 2, torch.device("cpu"), steps=2) > 0
+    from grokutils.bench import seeds, sweep_rates, time_runs
+    cfgs = seeds(tiny_run(batch_size=8), 2)
+    assert [c.model.seed for c in cfgs] == [0, 1] and time_runs(cfgs, torch.device("cpu"), steps=2) > 0
+    assert set(sweep_rates(cfgs, torch.device("cpu"), steps=2)) == {"sequential", "batched"}
+
+
+def test_runs_with_their_own_split_batch_together_and_equal_alone(tiny_run, same_history):
+    for batch_size in (None, 16):
+        cfgs = [tiny_run(steps=20, seed=s, batch_size=batch_size).replace(frac_train=0.5) for s in range(2)]
+        cfgs = [RunConfig(dataclasses.replace(c.task, seed=s), c.model, c.train) for s, c in enumerate(cfgs)]
+        together = train_many(cfgs, progress=False)
+        assert not torch.equal(together[0].train_index, together[1].train_index)
+        for cfg, h in zip(cfgs, together):
+            same_history(h, train(cfg, progress=False))
+            assert torch.equal(h.train_index, cfg.task.build().train_index)
+    with pytest.raises(ValueError, match="run 1 differs"):
+        check_batchable([tiny_run(), tiny_run().replace(frac_train=0.4)])

@@ -9,7 +9,7 @@ from torch import nn
 from transformer_lens.hook_points import HookPoint
 
 from grokutils.config import check_float, check_int
-from grokutils.models.hooked import HookedModel
+from grokutils.models.hooked import HookedModel, linear
 
 
 @dataclass(frozen=True)
@@ -54,11 +54,19 @@ class MLP(HookedModel):
         self.setup()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Outputs ``[batch, widths[-1]]`` for inputs ``[batch, widths[0]]`` (flattened if needed)."""
-        x = x.flatten(1)
+        """Outputs ``[batch, widths[-1]]`` for inputs ``[batch, widths[0]]`` (flattened if needed).
+
+        Stacked by ``models.stack`` (weights ``[K, out, in]``): inputs ``[K, batch, widths[0]]`` per run, or
+        any single batch shared by every run; outputs ``[K, batch, widths[-1]]``.
+        """
+        weight = self.layers[0].weight
+        if weight.dim() == 2:
+            x = x.flatten(1)
+        elif not (x.dim() == 3 and x.shape[0] == weight.shape[0] and x.shape[-1] == weight.shape[-1]):
+            x = x.flatten(1).expand(weight.shape[0], -1, -1)
         for layer in self.layers[:-1]:
-            x = layer.hook_post(F.relu(layer.hook_pre(layer(x))))
-        return self.layers[-1](x)
+            x = layer.hook_post(F.relu(layer.hook_pre(linear(x, layer.weight, layer.bias))))
+        return linear(x, self.layers[-1].weight, self.layers[-1].bias)
 
     def final_logits(self, x: torch.Tensor) -> torch.Tensor:
         """The outputs: what the loss reads."""

@@ -15,7 +15,7 @@ from torch import nn
 from transformer_lens.hook_points import HookPoint
 
 from grokutils.config import check_choice, check_float, check_int
-from grokutils.models.hooked import HookedModel
+from grokutils.models.hooked import HookedModel, embed, linear, per_run
 
 ACT_FNS = {"relu": F.relu, "gelu": F.gelu}
 
@@ -96,7 +96,7 @@ class LayerNorm(nn.Module):
         if self.hook_scale._forward_hooks:  # computed only when a hook or cache reads it
             self.hook_scale((x.var(-1, unbiased=False, keepdim=True) + self.eps).sqrt())
         normalized = self.hook_normalized(F.layer_norm(x, x.shape[-1:], eps=self.eps))
-        return normalized * self.w + self.b
+        return normalized * per_run(self.w, x, 1) + per_run(self.b, x, 1)
 
 
 class Attention(nn.Module):
@@ -118,31 +118,24 @@ class Attention(nn.Module):
 
     def forward(self, x: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         """Attend; with ``last_only`` only the last position queries (shape ``[batch, 1, d_model]``)."""
-        q = self.hook_q(_project(x[:, -1:] if last_only else x, self.W_Q, self.b_Q))
+        q = self.hook_q(_project(x[..., -1:, :] if last_only else x, self.W_Q, self.b_Q))
         k = self.hook_k(_project(x, self.W_K, self.b_K))
         v = self.hook_v(_project(x, self.W_V, self.b_V))
         # Contexts here are a few tokens long: broadcasting beats many tiny batched matmuls.
-        scores = (q[:, :, None] * k[:, None]).sum(-1).permute(0, 3, 1, 2) / math.sqrt(q.shape[-1])
+        scores = (q.unsqueeze(-3) * k.unsqueeze(-4)).sum(-1).movedim(-1, -3) / math.sqrt(q.shape[-1])
         n_q, n_k = scores.shape[-2:]
         mask = self.mask[n_k - n_q : n_k, :n_k]
         scores = self.hook_attn_scores(torch.where(mask, scores, self.IGNORE))
         pattern = self.hook_pattern(scores.softmax(-1))
-        z = self.hook_z((pattern.permute(0, 2, 3, 1)[..., None] * v[:, None]).sum(2))
-        return _linear(z.flatten(-2), self.W_O.flatten(0, 1).T, self.b_O)
+        z = self.hook_z((pattern.movedim(-3, -1)[..., None] * v.unsqueeze(-4)).sum(-3))
+        return linear(z.flatten(-2), self.W_O.flatten(-3, -2).transpose(-1, -2), self.b_O)
 
 
 def _project(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """``x @ w + b`` per head: ``[batch, pos, d_model]`` -> ``[batch, pos, n_heads, d_head]``."""
-    n_heads, d_model, d_head = w.shape
-    return _linear(x, w.transpose(1, 2).reshape(n_heads * d_head, d_model), b.reshape(-1)).unflatten(
-        -1, (n_heads, d_head)
-    )
-
-
-def _linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-    """``F.linear`` on the leading dims flattened into one: the same numbers, but under ``vmap`` (sweeps)
-    one batched matrix product instead of a broadcast product over every example."""
-    return F.linear(x.flatten(0, -2), weight, bias).unflatten(0, x.shape[:-1])
+    """``x @ w + b`` per head: ``[batch, pos, d_model]`` -> ``[batch, pos, n_heads, d_head]`` (runs stacked or not)."""
+    *runs, n_heads, d_model, d_head = w.shape
+    weight = w.transpose(-1, -2).reshape(*runs, n_heads * d_head, d_model)
+    return linear(x, weight, b.reshape(*b.shape[:-2], -1)).unflatten(-1, (n_heads, d_head))
 
 
 class MLPBlock(nn.Module):
@@ -159,8 +152,8 @@ class MLPBlock(nn.Module):
         self.hook_post = HookPoint()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        post = self.hook_post(self.act_fn(self.hook_pre(_linear(x, self.W_in.T, self.b_in))))
-        return _linear(post, self.W_out.T, self.b_out)
+        post = self.hook_post(self.act_fn(self.hook_pre(linear(x, self.W_in.transpose(-1, -2), self.b_in))))
+        return linear(post, self.W_out.transpose(-1, -2), self.b_out)
 
 
 class TransformerBlock(nn.Module):
@@ -178,7 +171,7 @@ class TransformerBlock(nn.Module):
     def forward(self, resid: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         resid = self.hook_resid_pre(resid)
         attn_out = self.hook_attn_out(self.attn(self.ln1(resid), last_only))
-        resid = self.hook_resid_mid((resid[:, -1:] if last_only else resid) + attn_out)
+        resid = self.hook_resid_mid((resid[..., -1:, :] if last_only else resid) + attn_out)
         mlp_out = self.hook_mlp_out(self.mlp(self.ln2(resid)))
         return self.hook_resid_post(resid + mlp_out)
 
@@ -204,19 +197,20 @@ class Transformer(HookedModel):
         self.setup()
 
     def forward(self, tokens: torch.Tensor, last_only: bool = False) -> torch.Tensor:
-        """Logits ``[batch, pos, d_vocab_out]``.
+        """Logits ``[batch, pos, d_vocab_out]`` (``[K, batch, pos, d_vocab_out]`` for runs stacked by
+        ``models.stack``, whose tokens are ``[K, batch, pos]`` or one ``[batch, pos]`` for all runs).
 
         With ``last_only`` the final block computes its queries, MLP and logits at the last position
         only (``pos`` = 1): the same numbers at that position, for about half the work when the loss
         reads the last position alone. Hooks of the final block then see one position.
         """
-        embed = self.hook_embed(F.embedding(tokens, self.embed.W_E))
-        pos = self.hook_pos_embed(self.pos_embed.W_pos[: tokens.shape[1]])
-        resid = embed + pos
+        embedded = self.hook_embed(embed(tokens, self.embed.W_E))
+        pos = self.hook_pos_embed(self.pos_embed.W_pos[..., : tokens.shape[-1], :])
+        resid = embedded + per_run(pos, embedded, 2)
         for i, block in enumerate(self.blocks):
             resid = block(resid, last_only and i == len(self.blocks) - 1)
-        return _linear(self.ln_final(resid), self.unembed.W_U.T, self.unembed.b_U)
+        return linear(self.ln_final(resid), self.unembed.W_U.transpose(-1, -2), self.unembed.b_U)
 
     def final_logits(self, tokens: torch.Tensor) -> torch.Tensor:
         """Logits at the last position, ``[batch, d_vocab_out]``: what the loss reads."""
-        return self(tokens, last_only=True)[:, -1]
+        return self(tokens, last_only=True)[..., -1, :]

@@ -1,0 +1,243 @@
+"""How a sweep's missing runs get trained: grouped, planned (batched, sequential or worker processes), executed.
+
+``plan(cfgs, device)`` splits runs into groups that can share one batched model (``sweep.check_batchable``)
+and picks, per group, how to train it:
+
+- ``"batched"``: the whole group as one batched model in this process (always on a GPU);
+- ``"sequential"``: one run after another in this process;
+- ``"workers"``: the group split into one chunk per worker process, each process pinned to one thread
+  and training its chunk batched (``cores`` chunks on this machine's cores).
+
+On a CPU the choice is measured (``measure_plan``): a few steps of one run at this process's threads, of one
+run at one thread, and of the group batched at one and at all threads give each option's throughput in
+run-steps per second; a sweep too short to repay starting worker processes never gets them. ``execute``
+sends the chunks to an executor: in-process, a local process pool, or any ``concurrent.futures``-like
+object with ``submit`` (a Dask cluster's ``Client.get_executor()``). Workers write each run into the
+shared run cache themselves, atomically, so a sweep killed halfway resumes with the runs still missing.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import multiprocessing
+import os
+import time
+from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from grokutils.config import RunConfig, check_choice, resolve_device
+from grokutils.step import update
+from grokutils.sweep import Ensemble, check_batchable
+from grokutils.train import SingleRun
+
+MODES = ("batched", "sequential", "workers")
+DASK_ENV = "GROKUTILS_DASK_SCHEDULER"
+WORKER_START_SECONDS = 2.0
+"""What starting the worker processes costs (forked; spawned ones import torch first), allowed for in ``measure_plan``."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """Runs trained together by one task: their configs, cache keys, and how (``"batched"``/``"sequential"``).
+
+    Attributes:
+        cfgs: the runs' configs (batchable with each other when ``mode`` is ``"batched"``).
+        indices: their positions in the sweep.
+        mode: ``"batched"`` (one batched model) or ``"sequential"``.
+        threads: torch threads the task may use (None: leave as is); set for worker processes.
+        why: how the group's mode was chosen, for the reader.
+        group: which batchable group of the sweep the runs belong to.
+    """
+
+    cfgs: tuple[RunConfig, ...]
+    indices: tuple[int, ...]
+    mode: str
+    threads: int | None = None
+    why: str = ""
+    group: int = 0
+
+
+def groups(cfgs: list[RunConfig]) -> list[list[int]]:
+    """Positions of ``cfgs`` partitioned into batchable groups, in order of first appearance."""
+    out: list[list[int]] = []
+    for i, cfg in enumerate(cfgs):
+        for group in out:
+            try:
+                check_batchable([cfgs[group[0]], cfg])
+            except ValueError:
+                continue
+            group.append(i)
+            break
+        else:
+            out.append([i])
+    return out
+
+
+def cores() -> int:
+    """CPU cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _step_seconds(runner, steps: int = 3) -> float:
+    update(runner, 0)
+    start = time.perf_counter()
+    for i in range(steps):
+        update(runner, i + 1)
+    return (time.perf_counter() - start) / steps
+
+
+def _timed(make_runner, threads: int) -> float:
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        return _step_seconds(make_runner())
+    finally:
+        torch.set_num_threads(before)
+
+
+def measure_plan(cfgs: list[RunConfig], device: torch.device, n_cores: int | None = None) -> dict[str, float]:
+    """Measured throughput (run-steps per second) of each way to train the batchable group ``cfgs`` on a CPU.
+
+    ``workers`` assumes the chunks run side by side on ``n_cores`` cores, each at its one-thread speed,
+    and pays ``WORKER_START_SECONDS`` once over the sweep's steps.
+    """
+    n_cores = n_cores or cores()
+    k, threads, steps = len(cfgs), torch.get_num_threads(), cfgs[0].train.steps
+    single = _timed(lambda: SingleRun(cfgs[0], device), threads)
+    batched = _timed(lambda: Ensemble(cfgs, device), threads) if k > 1 else single
+    rates = {"sequential": 1 / single, "batched": k / batched}
+    workers = min(n_cores, k)
+    if workers > 1:
+        chunk = cfgs[: math.ceil(k / workers)]
+        one = _timed(lambda: Ensemble(chunk, device) if len(chunk) > 1 else SingleRun(chunk[0], device), 1)
+        busy = steps * one
+        rates["workers"] = k / (one * math.ceil(k / workers)) * busy / (busy + WORKER_START_SECONDS)
+    return rates
+
+
+def plan(cfgs: list[RunConfig], device: torch.device, mode: str | None = None, n_workers: int | None = None,
+         ) -> list[Chunk]:
+    """The chunks that train ``cfgs``: per batchable group, ``mode`` if given, else the measured best."""
+    check_choice("mode", mode, MODES + (None,))
+    chunks = []
+    for g, group in enumerate(groups(cfgs)):
+        members = [cfgs[i] for i in group]
+        chosen, why = (mode, "asked for") if mode else _best_mode(members, device, n_workers)
+        chunks += [dataclasses.replace(c, group=g) for c in _split(members, group, chosen, n_workers or cores(), why)]
+    return chunks
+
+
+def _best_mode(cfgs: list[RunConfig], device: torch.device, n_workers: int | None) -> tuple[str, str]:
+    if device.type != "cpu":
+        return "batched", f"one batched model on {device.type}"
+    if len(cfgs) == 1:
+        return "sequential", "a single run"
+    rates = measure_plan(cfgs, device, n_workers)
+    return max(rates, key=rates.get), "measured run-steps/s: " + ", ".join(f"{m} {r:.1f}" for m, r in rates.items())
+
+
+def _split(cfgs: list[RunConfig], indices: list[int], mode: str, n_workers: int, why: str) -> list[Chunk]:
+    if mode == "sequential":  # one task a run: each is cached, and counted, as soon as it is done
+        return [Chunk((cfg,), (i,), mode, why=why) for cfg, i in zip(cfgs, indices)]
+    if mode == "batched":
+        return [Chunk(tuple(cfgs), tuple(indices), mode, why=why)]
+    size = math.ceil(len(cfgs) / max(1, n_workers))
+    return [Chunk(tuple(cfgs[i : i + size]), tuple(indices[i : i + size]), "batched", threads=1, why=why)
+            for i in range(0, len(cfgs), size)]
+
+
+def describe(chunks: list[Chunk]) -> str:
+    """One line per batchable group: how many runs, how they train, and why."""
+    lines = []
+    for g in sorted({c.group for c in chunks}):
+        mine = [c for c in chunks if c.group == g]
+        how = f"{len(mine)} worker processes, 1 thread each" if mine[0].threads else mine[0].mode
+        how += " (one batched model each)" if mine[0].threads and max(len(c.cfgs) for c in mine) > 1 else ""
+        lines.append(f"{sum(len(c.cfgs) for c in mine)} runs: {how} ({mine[0].why})")
+    return "\n".join(lines)
+
+
+def run_chunk(chunk: Chunk, device: str | None, cache: str | None) -> list:
+    """Train ``chunk`` (in whatever process runs this); store each run in the run cache at ``cache`` if given.
+
+    Returns the histories when ``cache`` is None, else their keys (the caller loads them from the cache).
+    """
+    from grokutils import runs  # noqa: PLC0415  (runs imports this module)
+    from grokutils.sweep import train_many  # noqa: PLC0415
+    from grokutils.train import train  # noqa: PLC0415
+
+    if chunk.threads:
+        torch.set_num_threads(chunk.threads)
+    device = resolve_device(device)
+    cfgs = list(chunk.cfgs)
+    histories = train_many(cfgs, device, False) if chunk.mode == "batched" else [train(c, device, False) for c in cfgs]
+    if cache is None:
+        return histories
+    return [runs.store(h, device, Path(cache)) for h in histories]
+
+
+class InProcess(Executor):
+    """An executor that runs each task at once, in this process (``concurrent.futures`` interface)."""
+
+    def submit(self, fn, /, *args, **kwargs):
+        from concurrent.futures import Future  # noqa: PLC0415
+
+        future = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # noqa: BLE001  (handed to the caller through the future)
+            future.set_exception(err)
+        return future
+
+
+def local_workers(n: int) -> ProcessPoolExecutor:
+    """A pool of ``n`` processes, each pinned to one torch thread: forked where the system allows (they start
+    at once, with the package already imported, as PyTorch's data loader workers do), else spawned."""
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    return ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context(method),
+                               initializer=torch.set_num_threads, initargs=(1,))
+
+
+def dask_executor(client=None):
+    """The executor of a Dask cluster: ``client`` (a ``distributed.Client``, or an executor already), else a
+    ``Client`` of ``$GROKUTILS_DASK_SCHEDULER`` (e.g. ``tcp://host:8786``); None if neither is given."""
+    address = os.environ.get(DASK_ENV)
+    if client is None and not address:
+        return None
+    if client is None:
+        from distributed import Client  # noqa: PLC0415  (optional: only for clusters)
+
+        client = Client(address)
+    return client.get_executor() if hasattr(client, "get_executor") else client
+
+
+def execute(chunks: list[Chunk], device: str | None, cache: str | None, executor=None, progress: bool = True,
+            total: int | None = None) -> dict[int, object]:
+    """Run every chunk and return ``{index in the sweep: history or key}``, with one progress bar over the runs.
+
+    Chunks go to ``executor`` if given, else: worker chunks to a local process pool, the others in-process.
+    """
+    results: dict[int, object] = {}
+    bar = tqdm(total=total or sum(len(c.cfgs) for c in chunks), disable=not progress, desc="runs", unit="run")
+    pool = None
+    try:
+        futures = {}
+        for chunk in sorted(chunks, key=lambda c: not c.threads):  # worker chunks first: they run while this one trains
+            runner = executor
+            if runner is None and chunk.threads:
+                pool = pool or local_workers(min(cores(), sum(1 for c in chunks if c.threads)))
+                runner = pool
+            futures[(runner or InProcess()).submit(run_chunk, chunk, device, cache)] = chunk
+        for future in as_completed(futures):
+            chunk = futures[future]
+            results.update(zip(chunk.indices, future.result()))
+            bar.update(len(chunk.indices))
+    finally:
+        bar.close()
+        if pool is not None:
+            pool.shutdown()
+    return results

@@ -1,0 +1,97 @@
+"""The sweep engine: groups, the measured plan, executors (in-process, local workers, Dask) giving the same runs,
+a killed sweep resuming with only the missing runs."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+
+from grokutils import dispatch, runs
+
+
+def test_groups_partition_runs_that_can_share_a_batched_model(tiny_run, blobs_run):
+    cfgs = [tiny_run(seed=0), blobs_run(seed=0), tiny_run(seed=1, lr=1e-2), tiny_run(steps=7), blobs_run(seed=2)]
+    assert dispatch.groups(cfgs) == [[0, 2], [1, 4], [3]]
+
+
+def test_plan_splits_worker_groups_into_one_chunk_per_worker(tiny_run):
+    cfgs = [tiny_run(seed=s) for s in range(5)]
+    chunks = dispatch.plan(cfgs, torch.device("cpu"), mode="workers", n_workers=2)
+    assert [c.indices for c in chunks] == [(0, 1, 2), (3, 4)] and all(c.threads == 1 for c in chunks)
+    assert dispatch.describe(chunks) == "5 runs: 2 worker processes, 1 thread each (one batched model each) (asked for)"
+    sequential = dispatch.plan(cfgs, torch.device("cpu"), mode="sequential")
+    assert [c.indices for c in sequential] == [(i,) for i in range(5)] and {c.mode for c in sequential} == {"sequential"}
+    with pytest.raises(ValueError, match=r"mode='fast' is not supported; allowed values: \('batched', 'sequential', 'workers', None\)"):
+        dispatch.plan(cfgs, torch.device("cpu"), mode="fast")
+
+
+def test_the_measured_plan_compares_every_option(tiny_run):
+    cfgs = [tiny_run(seed=s, batch_size=16) for s in range(4)]
+    rates = dispatch.measure_plan(cfgs, torch.device("cpu"), n_cores=2)
+    assert set(rates) == {"sequential", "batched", "workers"} and all(r > 0 for r in rates.values())
+    (chunk,) = [c for c in dispatch.plan(cfgs[:1], torch.device("cpu"))]
+    assert chunk.mode == "sequential" and chunk.why == "a single run"
+    chosen = dispatch.plan(cfgs, torch.device("cpu"))
+    assert chosen[0].why.startswith("measured run-steps/s: ")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["batched", "sequential", "workers"])
+def test_every_mode_gives_the_same_runs_and_fills_the_cache(fresh_cache, tiny_run, blobs_run, mode, same_history):
+    cfgs = [tiny_run(steps=30, seed=s, batch_size=16, weight_decay=0.1 * s) for s in range(3)] + [blobs_run(seed=1, steps=40)]
+    histories = runs.load_or_train_many(cfgs, mode=mode, progress=False)
+    assert len(list((fresh_cache / "runs").glob("*.pt"))) == 4
+    for cfg, h in zip(cfgs, histories):
+        assert h.config == cfg
+        same_history(h, runs.train(cfg, progress=False))
+
+
+def test_without_the_cache_workers_return_their_histories(fresh_cache, tiny_run):
+    cfgs = [tiny_run(steps=5, seed=s) for s in range(2)]
+    histories = runs.load_or_train_many(cfgs, mode="workers", use_cache=False, progress=False)
+    assert not fresh_cache.exists() and [h.config for h in histories] == cfgs
+
+
+SWEEP = """
+import sys, torch
+sys.path.insert(0, {tests!r})
+from conftest import _tiny_run
+from grokutils import runs
+torch.set_num_threads(1)
+runs.load_or_train_many([_tiny_run(steps=400, seed=s) for s in range(4)], mode="sequential", progress=False)
+"""
+
+
+@pytest.mark.slow
+def test_a_killed_sweep_resumes_with_only_the_missing_runs(fresh_cache, tiny_run, monkeypatch):
+    env = {**os.environ, "GROKUTILS_CACHE": str(fresh_cache)}
+    proc = subprocess.Popen([sys.executable, "-c", SWEEP.format(tests=os.path.dirname(__file__))], env=env)
+    folder, deadline = fresh_cache / "runs", time.time() + 240
+    while not list(folder.glob("*.pt")) and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    done = len(list(folder.glob("[!.]*.pt")))
+    assert 1 <= done < 4, f"{done} runs were cached when the sweep was killed"
+    trained = []
+    real = runs.dispatch.run_chunk
+    monkeypatch.setattr(runs.dispatch, "run_chunk", lambda chunk, *a: trained.extend(chunk.cfgs) or real(chunk, *a))
+    cfgs = [tiny_run(steps=400, seed=s) for s in range(4)]
+    runs.load_or_train_many(cfgs, mode="sequential", progress=False)
+    assert len(trained) == 4 - done and len(list(folder.glob("[!.]*.pt"))) == 4
+
+
+@pytest.mark.slow
+def test_a_dask_cluster_trains_the_same_runs_into_the_shared_cache(fresh_cache, tiny_run, monkeypatch, same_history):
+    distributed = pytest.importorskip("distributed")
+    cfgs = [tiny_run(steps=20, seed=s, batch_size=16) for s in range(4)]
+    local = runs.load_or_train_many(cfgs, use_cache=False, mode="batched", progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        monkeypatch.setenv(dispatch.DASK_ENV, cluster.scheduler_address)
+        remote = runs.load_or_train_many(cfgs, mode="workers", progress=False)
+    assert len(list((fresh_cache / "runs").glob("*.pt"))) == 4
+    for a, b in zip(local, remote):
+        same_history(a, b)
