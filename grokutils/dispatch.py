@@ -216,26 +216,28 @@ def dask_executor(client=None):
 
 
 def execute(chunks: list[Chunk], device: str | None, cache: str | None, executor=None, progress: bool = True,
-            total: int | None = None) -> dict[int, object]:
+            ) -> dict[int, object]:
     """Run every chunk and return ``{index in the sweep: history or key}``, with one progress bar over the runs.
 
-    Chunks go to ``executor`` if given, else: worker chunks to a local process pool, the others in-process.
+    Chunks go to ``executor`` if given. Otherwise worker chunks go to a local process pool first, and the
+    others run in this process once the pool is done: a process at full threads beside busy workers would
+    oversubscribe the cores, which on a CPU costs far more than it gains.
     """
     results: dict[int, object] = {}
-    bar = tqdm(total=total or sum(len(c.cfgs) for c in chunks), disable=not progress, desc="runs", unit="run")
-    pool = None
-    try:
-        futures = {}
-        for chunk in sorted(chunks, key=lambda c: not c.threads):  # worker chunks first: they run while this one trains
-            runner = executor
-            if runner is None and chunk.threads:
-                pool = pool or local_workers(min(cores(), sum(1 for c in chunks if c.threads)))
-                runner = pool
-            futures[(runner or InProcess()).submit(run_chunk, chunk, device, cache)] = chunk
+    bar = tqdm(total=sum(len(c.cfgs) for c in chunks), disable=not progress, desc="runs", unit="run")
+    pooled = [c for c in chunks if executor is not None or c.threads]
+    pool = local_workers(min(cores(), len(pooled))) if pooled and executor is None else None
+
+    def collect(futures: dict) -> None:
         for future in as_completed(futures):
-            chunk = futures[future]
-            results.update(zip(chunk.indices, future.result()))
-            bar.update(len(chunk.indices))
+            results.update(zip(futures[future].indices, future.result()))
+            bar.update(len(futures[future].indices))
+
+    try:
+        collect({(executor or pool).submit(run_chunk, c, device, cache): c for c in pooled})
+        for chunk in chunks:
+            if chunk not in pooled:
+                collect({InProcess().submit(run_chunk, chunk, device, cache): chunk})
     finally:
         bar.close()
         if pool is not None:

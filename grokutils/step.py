@@ -40,10 +40,14 @@ LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 """Loss name -> per-example loss of logits ``[N, C]`` against integer labels ``[N]``."""
 
 
-def per_run_loss(kind: str, logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Each run's mean loss, ``[K]``, from logits ``[K, N, C]`` and labels ``[K, N]``."""
+def per_run_loss(kind: str | list[str], logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Each run's mean loss, ``[K]``, from logits ``[K, N, C]`` and labels ``[K, N]``; ``kind`` is one loss
+    for every run, or one per run (runs of a sweep may differ in their loss)."""
     k = logits.shape[0]
-    return LOSSES[kind](logits.flatten(0, 1), labels.flatten()).view(k, -1).mean(1)
+    kinds = [kind] * k if isinstance(kind, str) else list(kind)
+    if len(set(kinds)) == 1:
+        return LOSSES[kinds[0]](logits.flatten(0, 1), labels.flatten()).view(k, -1).mean(1)
+    return torch.stack([LOSSES[name](logits[i], labels[i]).mean().to(logits.dtype) for i, name in enumerate(kinds)])
 
 
 GRAD_TRANSFORMS: dict[str, Callable[[list[torch.Tensor]], None]] = {}
@@ -144,7 +148,7 @@ def update(runner, step: int) -> None:
     """
     tc = runner.configs[0].train
     x, y, shared = runner.batch()
-    loss = per_run_loss(tc.loss, runner.logits(x, shared), y).sum()
+    loss = per_run_loss([c.train.loss for c in runner.configs], runner.logits(x, shared), y).sum()
     runner.opt.zero_grad()
     loss.backward()
     for name in tc.grad_transforms:

@@ -71,7 +71,7 @@ class Runner:
     @torch.no_grad()
     def metrics(self) -> list[dict[str, float]]:
         """Each run's metrics (``history.METRICS``) and probe columns, one dict per run."""
-        kind = self.configs[0].train.loss
+        kind = [c.train.loss for c in self.configs]
         train, val = (self._evaluate(x, y, kind) for x, y in
                       ((self.data.x_train, self.data.y_train), (self.data.x_val, self.data.y_val)))
         stacked = self.stacked_params()
@@ -80,13 +80,13 @@ class Runner:
             columns.update(PROBES[probe](stacked))
         return [{name: float(col[k]) for name, col in columns.items()} for k in range(len(self.configs))]
 
-    def _evaluate(self, x, y, kind: str) -> tuple[torch.Tensor, torch.Tensor]:
+    def _evaluate(self, x, y, kind: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         shared = not self.stacked_data
         return evaluate_logits(lambda xs: self.logits(xs, shared), x, y, kind, len(self.configs), dim=int(not shared))
 
 
 @torch.no_grad()
-def evaluate_logits(logits_fn, x, y, kind: str, k: int = 1, chunk: int = 8192, dim: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def evaluate_logits(logits_fn, x, y, kind: str | list[str], k: int = 1, chunk: int = 8192, dim: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean loss and accuracy, ``[K]`` each, of ``logits_fn(inputs) -> [K, N, C]`` on ``(x, y)``, in chunks.
 
     ``x`` and ``y`` hold one set for every run (``dim=0``), or one per run stacked ``[K, N, ...]`` (``dim=1``).

@@ -96,3 +96,11 @@ def test_runs_with_their_own_split_batch_together_and_equal_alone(tiny_run, same
             assert torch.equal(h.train_index, cfg.task.build().train_index)
     with pytest.raises(ValueError, match="run 1 differs"):
         check_batchable([tiny_run(), tiny_run().replace(frac_train=0.4)])
+
+
+def test_runs_with_different_losses_batch_together_and_equal_alone(blobs_run, same_history):
+    cfgs = [blobs_run(seed=0, loss="mse", steps=30), blobs_run(seed=1, loss="cross_entropy", steps=30),
+            blobs_run(seed=2, loss="cross_entropy_f64", steps=30)]
+    check_batchable(cfgs)
+    for cfg, h in zip(cfgs, train_many(cfgs, progress=False)):
+        same_history(h, train(cfg, progress=False))
