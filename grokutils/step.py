@@ -40,14 +40,24 @@ LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 """Loss name -> per-example loss of logits ``[N, C]`` against integer labels ``[N]``."""
 
 
-def per_run_loss(kind: str | list[str], logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-    """Each run's mean loss, ``[K]``, from logits ``[K, N, C]`` and labels ``[K, N]``; ``kind`` is one loss
-    for every run, or one per run (runs of a sweep may differ in their loss)."""
+def per_example_losses(kind: str | list[str], logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Each run's per-example losses, ``[K, N]``, from logits ``[K, N, C]`` and labels ``[K, N]``; ``kind`` is one
+    loss for every run, or one per run (runs of a sweep may differ in their loss)."""
     k = logits.shape[0]
     kinds = [kind] * k if isinstance(kind, str) else list(kind)
     if len(set(kinds)) == 1:
-        return LOSSES[kinds[0]](logits.flatten(0, 1), labels.flatten()).view(k, -1).mean(1)
-    return torch.stack([LOSSES[name](logits[i], labels[i]).mean().to(logits.dtype) for i, name in enumerate(kinds)])
+        return LOSSES[kinds[0]](logits.flatten(0, 1), labels.flatten()).view(k, -1)
+    return torch.stack([LOSSES[name](logits[i], labels[i]).to(logits.dtype) for i, name in enumerate(kinds)])
+
+
+def per_run_loss(kind: str | list[str], logits: torch.Tensor, labels: torch.Tensor,
+                 mask: torch.Tensor | None = None) -> torch.Tensor:
+    """Each run's mean loss, ``[K]``; with ``mask [K, N]``, the mean over each run's own examples (padding
+    left out: runs of one batch may have training sets of different sizes)."""
+    losses = per_example_losses(kind, logits, labels)
+    if mask is None:
+        return losses.mean(1)
+    return (losses * mask).sum(1) / mask.sum(1)
 
 
 GRAD_TRANSFORMS: dict[str, Callable[[list[torch.Tensor]], None]] = {}
@@ -147,8 +157,8 @@ def update(runner, step: int) -> None:
     The loss is the sum of the runs' mean losses, so each run gets exactly its own gradient.
     """
     tc = runner.configs[0].train
-    x, y, shared = runner.batch()
-    loss = per_run_loss([c.train.loss for c in runner.configs], runner.logits(x, shared), y).sum()
+    x, y, shared, mask = runner.batch()
+    loss = per_run_loss([c.train.loss for c in runner.configs], runner.logits(x, shared), y, mask).sum()
     runner.opt.zero_grad()
     loss.backward()
     for name in tc.grad_transforms:

@@ -19,7 +19,7 @@ from grokutils.step import make_optimizer
 from grokutils.train import Runner, fit
 
 # The fields in which runs of one batch may differ (where a part has them); all other fields must be equal.
-PER_RUN_FIELDS = {"task": ("seed",), "model": ("seed", "init_scale"),
+PER_RUN_FIELDS = {"task": ("seed", "frac_train", "train_points", "test_points"), "model": ("seed", "init_scale"),
                   "train": ("lr", "weight_decay", "seed", "fixed_norm", "stop_at_val_acc", "loss")}
 
 

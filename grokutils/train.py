@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from grokutils.config import RunConfig, resolve_device
 from grokutils.history import METRICS, PROBES, History, from_logs
-from grokutils.step import make_optimizer, per_run_loss, stacked_norms, update
+from grokutils.step import make_optimizer, per_example_losses, per_run_loss, stacked_norms, update
 from grokutils.tasks.split import Split
 
 
@@ -39,7 +39,8 @@ class Runner:
     Subclasses set ``model``-specific members: ``logits(x, shared) -> [K, N, C]``, ``stacked_params()
     -> {name: [K, ...]}``, ``states() -> [state_dict]`` and the optimiser ``opt``; this base holds the
     data, the batch order, the norm constraint and the evaluation. Runs of one task share its data;
-    runs whose tasks differ only in their split seed hold theirs stacked ``[K, ...]`` (``stacked_data``).
+    runs whose tasks differ (split seed, training-set size) hold theirs stacked ``[K, ...]``
+    (``stacked_data``), padded to the largest, with masks of each run's own examples.
     """
 
     def __init__(self, cfgs: list[RunConfig], device: torch.device):
@@ -49,54 +50,66 @@ class Runner:
         splits = [t.build(device) for t in tasks] if self.stacked_data else [tasks[0].build(device)]
         self.train_index = [s.train_index for s in splits] * (1 if self.stacked_data else len(cfgs))
         self.data: Split = _stack_splits(splits) if self.stacked_data else splits[0]
+        self.masks = _masks(splits, device) if self.stacked_data else (None, None)
+        sizes = [len(s.y_train) for s in splits] * (1 if self.stacked_data else len(cfgs))
         tc = cfgs[0].train
-        self.batches = [batch_indices(self.data.y_train.shape[-1], tc.batch_size,
-                                      torch.Generator().manual_seed(c.train.seed), device) for c in cfgs]
+        self.batches = [batch_indices(n, tc.batch_size, torch.Generator().manual_seed(c.train.seed), device)
+                        for n, c in zip(sizes, cfgs)]
 
     def _init_constraints(self) -> None:
         self.fixed = torch.tensor([c.train.fixed_norm for c in self.configs], device=self.device)
         self.target_norm = stacked_norms(list(self.stacked_params().values()))
 
-    def batch(self) -> tuple[torch.Tensor, torch.Tensor, bool]:
-        """This step's inputs, labels ``[K, N]``, and whether the inputs are one batch shared by all runs."""
+    def batch(self) -> tuple[torch.Tensor, torch.Tensor, bool, torch.Tensor | None]:
+        """This step's inputs, labels ``[K, N]``, whether the inputs are one batch shared by all runs, and the
+        mask of each run's own examples (None: all are)."""
         idx = [next(b) for b in self.batches]
         if idx[0] is None:
-            return self.data.x_train, self.data.y_train.expand(len(idx), -1), not self.stacked_data
+            return self.data.x_train, self.data.y_train.expand(len(idx), -1), not self.stacked_data, self.masks[0]
         idx = torch.stack(idx)
         if self.stacked_data:
             runs = torch.arange(len(idx), device=idx.device)[:, None]
-            return self.data.x_train[runs, idx], self.data.y_train[runs, idx], False
-        return self.data.x_train[idx], self.data.y_train[idx], False
+            return self.data.x_train[runs, idx], self.data.y_train[runs, idx], False, None
+        return self.data.x_train[idx], self.data.y_train[idx], False, None
 
     @torch.no_grad()
     def metrics(self) -> list[dict[str, float]]:
         """Each run's metrics (``history.METRICS``) and probe columns, one dict per run."""
         kind = [c.train.loss for c in self.configs]
-        train, val = (self._evaluate(x, y, kind) for x, y in
-                      ((self.data.x_train, self.data.y_train), (self.data.x_val, self.data.y_val)))
+        train, val = (self._evaluate(x, y, kind, mask) for x, y, mask in
+                      ((self.data.x_train, self.data.y_train, self.masks[0]), (self.data.x_val, self.data.y_val, self.masks[1])))
         stacked = self.stacked_params()
         columns = dict(zip(METRICS, (train[0], val[0], train[1], val[1], stacked_norms(list(stacked.values())))))
         for probe in self.configs[0].train.probes:
             columns.update(PROBES[probe](stacked))
         return [{name: float(col[k]) for name, col in columns.items()} for k in range(len(self.configs))]
 
-    def _evaluate(self, x, y, kind: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _evaluate(self, x, y, kind: list[str], mask) -> tuple[torch.Tensor, torch.Tensor]:
         shared = not self.stacked_data
-        return evaluate_logits(lambda xs: self.logits(xs, shared), x, y, kind, len(self.configs), dim=int(not shared))
+        return evaluate_logits(lambda xs: self.logits(xs, shared), x, y, kind, len(self.configs), dim=int(not shared),
+                               mask=mask)
 
 
 @torch.no_grad()
-def evaluate_logits(logits_fn, x, y, kind: str | list[str], k: int = 1, chunk: int = 8192, dim: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+def evaluate_logits(logits_fn, x, y, kind: str | list[str], k: int = 1, chunk: int = 8192, dim: int = 0,
+                    mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean loss and accuracy, ``[K]`` each, of ``logits_fn(inputs) -> [K, N, C]`` on ``(x, y)``, in chunks.
 
-    ``x`` and ``y`` hold one set for every run (``dim=0``), or one per run stacked ``[K, N, ...]`` (``dim=1``).
+    ``x`` and ``y`` hold one set for every run (``dim=0``), or one per run stacked ``[K, N, ...]`` (``dim=1``)
+    with ``mask [K, N]`` marking each run's own examples.
     """
     losses, correct = torch.zeros(k, dtype=torch.float64), torch.zeros(k, dtype=torch.float64)
-    for xs, ys in zip(x.split(chunk, dim), y.split(chunk, dim)):
+    masks = (None,) * len(range(0, y.shape[-1], chunk)) if mask is None else mask.split(chunk, 1)
+    for xs, ys, ms in zip(x.split(chunk, dim), y.split(chunk, dim), masks):
         logits = logits_fn(xs)
-        losses += per_run_loss(kind, logits, ys.expand(k, -1)).double().cpu() * ys.shape[-1]
-        correct += (logits.argmax(-1) == ys).sum(1).double().cpu()
-    return losses / y.shape[-1], correct / y.shape[-1]
+        if ms is None:
+            losses += per_run_loss(kind, logits, ys.expand(k, -1)).double().cpu() * ys.shape[-1]
+            correct += (logits.argmax(-1) == ys).sum(1).double().cpu()
+        else:
+            losses += (per_example_losses(kind, logits, ys) * ms).sum(1).double().cpu()
+            correct += ((logits.argmax(-1) == ys) & ms).sum(1).double().cpu()
+    count = torch.full((k,), float(y.shape[-1]), dtype=torch.float64) if mask is None else mask.sum(1).double().cpu()
+    return losses / count, correct / count
 
 
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "cross_entropy") -> tuple[float, float]:
@@ -175,12 +188,23 @@ def _log(runner: Runner, step: int, logs: list, finals: list) -> None:
 
 
 def _stack_splits(splits: list[Split]) -> Split:
-    """One Split holding each run's own ``[K, ...]``; the runs' sets must have the same sizes."""
-    sizes = {(len(s.y_train), len(s.y_val)) for s in splits}
-    if len(sizes) > 1:
-        raise ValueError(f"runs whose tasks differ must build training and validation sets of the same sizes "
-                         f"to share a batched model; got (train, validation) sizes {sorted(sizes)}")
-    return Split(*(torch.stack([getattr(s, f) for s in splits]) for f in ("x_train", "y_train", "x_val", "y_val")))
+    """One Split holding each run's own sets ``[K, N, ...]``, padded to the largest with copies of its first row."""
+    return Split(*(_pad_stack([getattr(s, f) for s in splits]) for f in ("x_train", "y_train", "x_val", "y_val")))
+
+
+def _pad_stack(tensors: list[torch.Tensor]) -> torch.Tensor:
+    n = max(len(t) for t in tensors)
+    return torch.stack([torch.cat([t, t[:1].expand(n - len(t), *t.shape[1:])]) for t in tensors])
+
+
+def _masks(splits: list[Split], device) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+    """Masks ``[K, N]`` of each run's own training and validation examples (None where no run is padded)."""
+    out = []
+    for field in ("y_train", "y_val"):
+        sizes = torch.tensor([len(getattr(s, field)) for s in splits], device=device)
+        n = int(sizes.max())
+        out.append(None if bool((sizes == n).all()) else torch.arange(n, device=device)[None, :] < sizes[:, None])
+    return out[0], out[1]
 
 
 def train(cfg: RunConfig, device: str | torch.device | None = None, progress: bool = True) -> History:

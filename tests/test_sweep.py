@@ -95,7 +95,16 @@ def test_runs_with_their_own_split_batch_together_and_equal_alone(tiny_run, same
             same_history(h, train(cfg, progress=False))
             assert torch.equal(h.train_index, cfg.task.build().train_index)
     with pytest.raises(ValueError, match="run 1 differs"):
-        check_batchable([tiny_run(), tiny_run().replace(frac_train=0.4)])
+        check_batchable([tiny_run(), tiny_run().replace(op="sub")])
+
+
+@pytest.mark.parametrize("batch_size", [None, 8])
+def test_runs_with_training_sets_of_different_sizes_batch_by_padding(tiny_run, same_history, batch_size):
+    cfgs = [tiny_run(steps=20, seed=s, batch_size=batch_size).replace(frac_train=f) for s, f in ((0, 0.3), (1, 0.6), (2, 0.45))]
+    together = train_many(cfgs, progress=False)
+    assert [len(h.train_index) for h in together] == [c.task.n_train for c in cfgs]
+    for cfg, h in zip(cfgs, together):
+        same_history(h, train(cfg, progress=False))
 
 
 def test_runs_with_different_losses_batch_together_and_equal_alone(blobs_run, same_history):

@@ -88,8 +88,8 @@ def test_history_knows_its_training_examples(tiny_run):
 
 def test_single_run_logits_have_a_run_axis(tiny_run):
     runner = SingleRun(tiny_run(), torch.device("cpu"))
-    x, y, shared = runner.batch()
-    assert shared and runner.logits(x, shared).shape == (1, len(y[0]), 11)
+    x, y, shared, mask = runner.batch()
+    assert shared and mask is None and runner.logits(x, shared).shape == (1, len(y[0]), 11)
 
 
 def test_batch_indices_cover_each_epoch_once():
