@@ -6,6 +6,7 @@
     step       the one update step: losses, gradient transforms, the optimiser, the norm constraint
     train      the one training loop (``train``, ``fit``) for single runs
     sweep      K runs trained as one batched model through the same loop
+    dispatch   the sweep engine: batchable groups, a measured plan, executors (local processes, Dask)
     history    what a run logged (named metrics, probes, checkpoints) and when it fit and generalised
     runs       the on-disk run cache (keyed by config and code)
     recipes    the papers' setups, each written once (Power, Nanda, Omnigrok)
