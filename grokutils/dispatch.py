@@ -111,11 +111,11 @@ def measure_plan(cfgs: list[RunConfig], device: torch.device, n_cores: int | Non
     batched = _timed(lambda: Ensemble(cfgs, device), threads) if k > 1 else single
     rates = {"sequential": 1 / single, "batched": k / batched}
     workers = min(n_cores, k)
-    if workers > 1:
+    if workers > 1:  # every worker takes one step of its chunk in ``one`` seconds, all side by side
         chunk = cfgs[: math.ceil(k / workers)]
         one = _timed(lambda: Ensemble(chunk, device) if len(chunk) > 1 else SingleRun(chunk[0], device), 1)
         busy = steps * one
-        rates["workers"] = k / (one * math.ceil(k / workers)) * busy / (busy + WORKER_START_SECONDS)
+        rates["workers"] = min(k, workers * len(chunk)) / one * busy / (busy + WORKER_START_SECONDS)
     return rates
 
 

@@ -95,3 +95,12 @@ def test_a_dask_cluster_trains_the_same_runs_into_the_shared_cache(fresh_cache, 
     assert len(list((fresh_cache / "runs").glob("*.pt"))) == 4
     for a, b in zip(local, remote):
         same_history(a, b)
+
+
+def test_the_plan_counts_every_worker_and_the_cost_of_starting_them(tiny_run, monkeypatch):
+    times = iter([0.01, 0.04, 0.03])  # one run; the 4 runs batched; a worker's chunk of 2 at one thread
+    monkeypatch.setattr(dispatch, "_timed", lambda make, threads: next(times))
+    rates = dispatch.measure_plan([tiny_run(steps=1000, seed=s) for s in range(4)], torch.device("cpu"), n_cores=2)
+    busy = 1000 * 0.03
+    assert rates["sequential"] == pytest.approx(100) and rates["batched"] == pytest.approx(100)
+    assert rates["workers"] == pytest.approx(4 / 0.03 * busy / (busy + dispatch.WORKER_START_SECONDS))
