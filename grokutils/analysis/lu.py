@@ -7,7 +7,6 @@ lowest, and a power-law fit of time against weight decay. Its figures are in ``g
 from __future__ import annotations
 
 import dataclasses
-import math
 
 import torch
 

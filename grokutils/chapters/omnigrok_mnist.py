@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from grokutils.book import Checks, resolve_profile
 from grokutils.config import RunConfig, check_float, check_int, resolve_device
 from grokutils.history import History
-from grokutils.recipes import MNIST_WIDTHS, omnigrok_mnist_run
+from grokutils.recipes import omnigrok_mnist_run
 from grokutils.tasks.mnist import MNIST_FILES
 
 RECIPE = "MSE on one-hot targets; AdamW, lr 1e-3, weight decay 0.01, betas (0.9, 0.999), no warm-up"
