@@ -18,11 +18,12 @@ shared run cache themselves, atomically, so a sweep killed halfway resumes with 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import multiprocessing
 import os
 import time
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,20 +181,6 @@ def run_chunk(chunk: Chunk, device: str | None, cache: str | None) -> list:
     return [runs.store(h, device, Path(cache)) for h in histories]
 
 
-class InProcess(Executor):
-    """An executor that runs each task at once, in this process (``concurrent.futures`` interface)."""
-
-    def submit(self, fn, /, *args, **kwargs):
-        from concurrent.futures import Future  # noqa: PLC0415
-
-        future = Future()
-        try:
-            future.set_result(fn(*args, **kwargs))
-        except BaseException as err:  # noqa: BLE001  (handed to the caller through the future)
-            future.set_exception(err)
-        return future
-
-
 def local_workers(n: int) -> ProcessPoolExecutor:
     """A pool of ``n`` processes, each pinned to one torch thread: forked where the system allows (they start
     at once, with the package already imported, as PyTorch's data loader workers do), else spawned."""
@@ -226,18 +213,14 @@ def execute(chunks: list[Chunk], device: str | None, cache: str | None, executor
     results: dict[int, object] = {}
     bar = tqdm(total=sum(len(c.cfgs) for c in chunks), disable=not progress, desc="runs", unit="run")
     pooled = [c for c in chunks if executor is not None or c.threads]
+    local = [c for c in chunks if executor is None and not c.threads]
     pool = local_workers(min(cores(), len(pooled))) if pooled and executor is None else None
-
-    def collect(futures: dict) -> None:
-        for future in as_completed(futures):
-            results.update(zip(futures[future].indices, future.result()))
-            bar.update(len(futures[future].indices))
-
     try:
-        collect({(executor or pool).submit(run_chunk, c, device, cache): c for c in pooled})
-        for chunk in chunks:
-            if chunk not in pooled:
-                collect({InProcess().submit(run_chunk, chunk, device, cache): chunk})
+        futures = {(executor or pool).submit(run_chunk, c, device, cache): c for c in pooled}
+        done = ((futures[f], f.result()) for f in as_completed(futures))
+        for chunk, out in itertools.chain(done, ((c, run_chunk(c, device, cache)) for c in local)):
+            results.update(zip(chunk.indices, out))
+            bar.update(len(chunk.indices))
     finally:
         bar.close()
         if pool is not None:
