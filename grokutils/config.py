@@ -97,8 +97,11 @@ class TrainConfig:
         lr: peak learning rate.
         weight_decay: decoupled (AdamW) or L2 (Adam) weight decay.
         betas: Adam's moment decay rates.
+        adam_eps: Adam's epsilon, added to the root of the second moment (1e-8 in every source's code;
+            Thilak et al. report that 1e-5 removes slingshot spikes).
         optimizer: ``"adamw"`` or ``"adam"``.
-        warmup_steps: the learning rate grows linearly to ``lr`` over this many updates.
+        warmup_steps: the learning rate at update ``t`` (counted from 0) is ``lr * min(t / warmup_steps, 1)``,
+            as both ``openai/grok`` and Nanda et al.'s code schedule it (the first update has lr 0).
         loss: ``"cross_entropy"`` on integer labels, ``"cross_entropy_f64"`` (the same, its log-softmax
             in float64, as Nanda et al. compute it), or ``"mse"`` against one-hot targets (Omnigrok).
         grad_transforms: names of gradient transforms (``step.GRAD_TRANSFORMS``) applied in order
@@ -120,6 +123,7 @@ class TrainConfig:
     lr: float = 1e-3
     weight_decay: float = 1.0
     betas: tuple[float, float] = (0.9, 0.98)
+    adam_eps: float = 1e-8
     optimizer: str = "adamw"
     warmup_steps: int = 10
     loss: str = "cross_entropy"
@@ -143,6 +147,7 @@ class TrainConfig:
         check_int("batch_size", self.batch_size, 1, none_ok=True)
         check_float("lr", self.lr, 0, open_low=True)
         check_float("weight_decay", self.weight_decay, 0)
+        check_float("adam_eps", self.adam_eps, 0, open_low=True)
         check_int("warmup_steps", self.warmup_steps, 0)
         check_int("n_logs", self.n_logs, 2)
         check_int("checkpoint_every", self.checkpoint_every, 1, none_ok=True)

@@ -1,18 +1,26 @@
 """The papers' setups, each written once: chapters, the benchmark and the published-model loader build on these.
 
-- ``nanda_run``: Nanda et al. (2023): a + b mod p, input ``[a, b, =]``, a 1-layer transformer (d_model
-  128, 4 heads of 32, d_mlp 512, ReLU, no LayerNorm, no biases in attention or unembedding), full-batch
-  AdamW (lr 1e-3, weight decay 1, betas (0.9, 0.98), 10 warm-up steps).
-- ``power_run``: Power et al. (2022): a ∘ b mod p, input ``[a, ∘, b, =]``, a 2-layer transformer
-  (width 128, 4 heads, d_mlp 512, pre-LayerNorm), AdamW or Adam (lr 1e-3, betas (0.9, 0.98), 10
-  warm-up steps), batch min(512, half the training set).
+- ``nanda_run``: Nanda et al. (2023), as their ``transformers.py`` builds it: a + b mod p, input
+  ``[a, b, =]``, a 1-layer transformer (d_model 128, 4 heads of 32, d_mlp 512, ReLU, no LayerNorm, no
+  biases in attention or unembedding; every weight N(0, 1/d_model), ``W_U`` N(0, 1/d_vocab)), the loss's
+  log-softmax in float64, full-batch AdamW (lr 1e-3, weight decay 1, betas (0.9, 0.98), lr factor
+  min(step/10, 1)).
+- ``power_run``: Power et al. (2022), as ``openai/grok`` builds it (``architecture="grok"``): a ∘ b mod p
+  framed ``<eos> a ∘ b = c <eos>``, loss and accuracy on ``c`` and the closing ``<eos>``; a 2-layer
+  post-LayerNorm transformer (width 128, 4 heads, d_mlp 512, sinusoidal positions, no biases, no final
+  LayerNorm, logits over the whole vocabulary, PyTorch's default init); AdamW or Adam (lr 1e-3, betas
+  (0.9, 0.98), lr factor min(step/10, 1)), batch min(512, ceil(half the training set)).
+  ``architecture="pre_ln"`` is the book's earlier variant: ``[a, ∘, b, =]`` with label ``c``, pre-LayerNorm,
+  learned positions, biases, a final LayerNorm, ``p`` output classes.
 - ``omnigrok_mnist_run``: Liu, Michaud & Tegmark (2023): the first ``train_points`` MNIST images, MLP
   784-200-200-10 with its initial parameters times α, MSE on one-hot targets, AdamW (lr 1e-3, weight
   decay 0.01, betas (0.9, 0.999), no warm-up), batch 200.
 """
 from __future__ import annotations
 
-from grokutils.config import RunConfig, TrainConfig
+import math
+
+from grokutils.config import RunConfig, TrainConfig, check_choice
 from grokutils.models import MLPConfig, TransformerConfig
 from grokutils.tasks import MNISTConfig, ModularConfig
 
@@ -25,7 +33,7 @@ def nanda_model(task: ModularConfig, seed: int = 0, use_attn_bias: bool = False,
     """Nanda et al.'s 1-layer transformer for ``task`` (``widths`` override ``NANDA_WIDTHS``)."""
     return TransformerConfig(d_vocab=task.d_vocab, d_vocab_out=task.d_vocab, n_ctx=task.n_ctx, n_layers=1,
                              act_fn="relu", normalization=None, use_attn_bias=use_attn_bias,
-                             use_unembed_bias=use_unembed_bias, seed=seed, **{**NANDA_WIDTHS, **widths})
+                             use_unembed_bias=use_unembed_bias, init="nanda", seed=seed, **{**NANDA_WIDTHS, **widths})
 
 
 def nanda_run(p: int = 113, frac_train: float = 0.3, steps: int = 40_000, log_every: int = 100, seed: int = 0,
@@ -33,23 +41,41 @@ def nanda_run(p: int = 113, frac_train: float = 0.3, steps: int = 40_000, log_ev
     """Nanda et al.'s run on a + b mod ``p``: metrics every ``log_every`` epochs (full batch)."""
     task = ModularConfig(op="add", p=p, frac_train=frac_train, seed=seed)
     train = TrainConfig(steps=steps, batch_size=None, lr=1e-3, weight_decay=1.0, betas=(0.9, 0.98),
-                        optimizer="adamw", warmup_steps=10, n_logs=steps // log_every + 1, log_spacing="linear",
+                        optimizer="adamw", warmup_steps=10, loss="cross_entropy_f64",
+                        n_logs=steps // log_every + 1, log_spacing="linear",
                         checkpoint_every=checkpoint_every, seed=seed)
     return RunConfig(task, nanda_model(task, seed, **widths), train)
 
 
+POWER_ARCHITECTURES = ("grok", "pre_ln")
+
+
+def power_model(task: ModularConfig, architecture: str = "grok", seed: int = 0, d_model: int = 128, n_heads: int = 4,
+                d_head: int = 32, d_mlp: int = 512) -> TransformerConfig:
+    """Power et al.'s 2-layer transformer for ``task``: ``openai/grok``'s (``"grok"``) or the pre-LN variant."""
+    check_choice("architecture", architecture, POWER_ARCHITECTURES)
+    widths = dict(d_model=d_model, n_heads=n_heads, d_head=d_head, d_mlp=d_mlp)
+    if architecture == "pre_ln":
+        return TransformerConfig(d_vocab=task.d_vocab, d_vocab_out=task.n_classes, n_ctx=task.n_ctx, n_layers=2,
+                                 act_fn="relu", normalization="LN", seed=seed, **widths)
+    return TransformerConfig(d_vocab=task.d_vocab, d_vocab_out=task.d_vocab, n_ctx=task.n_ctx, n_layers=2,
+                             act_fn="relu", normalization="LN", ln_position="post", positional="sinusoidal",
+                             use_attn_bias=False, use_unembed_bias=False, use_mlp_bias=False, init="torch",
+                             n_outputs=task.n_targets, seed=seed, **widths)
+
+
 def power_run(op: str = "div", p: int = 97, frac_train: float = 0.5, steps: int = 100_000, seed: int = 0,
-              optimizer: str = "adamw", weight_decay: float = 1.0, n_logs: int = 150, d_model: int = 128,
-              n_heads: int = 4, d_head: int = 32, d_mlp: int = 512) -> RunConfig:
-    """Power et al.'s 2-layer transformer on ``op`` mod ``p`` (log-spaced metrics)."""
-    task = ModularConfig(op=op, p=p, frac_train=frac_train, seed=seed, with_op_token=True)
-    model = TransformerConfig(d_vocab=task.d_vocab, d_vocab_out=task.n_classes, n_ctx=task.n_ctx, n_layers=2,
-                              d_model=d_model, n_heads=n_heads, d_head=d_head, d_mlp=d_mlp, act_fn="relu",
-                              normalization="LN", seed=seed)
-    train = TrainConfig(steps=steps, batch_size=max(1, min(512, task.n_train // 2)), lr=1e-3,
-                        weight_decay=weight_decay, betas=(0.9, 0.98), optimizer=optimizer, warmup_steps=10,
-                        n_logs=n_logs, log_spacing="log", seed=seed)
-    return RunConfig(task, model, train)
+              optimizer: str = "adamw", weight_decay: float = 1.0, n_logs: int = 150, architecture: str = "grok",
+              adam_eps: float = 1e-8, loss: str = "cross_entropy", **widths) -> RunConfig:
+    """Power et al.'s run on ``op`` mod ``p`` (log-spaced metrics); ``widths`` override the model's widths."""
+    check_choice("architecture", architecture, POWER_ARCHITECTURES)
+    grok = architecture == "grok"
+    task = ModularConfig(op=op, p=p, frac_train=frac_train, seed=seed, with_op_token=True, with_eos=grok)
+    batch = max(1, min(512, math.ceil(task.n_train / 2) if grok else task.n_train // 2))
+    train = TrainConfig(steps=steps, batch_size=batch, lr=1e-3, weight_decay=weight_decay, betas=(0.9, 0.98),
+                        adam_eps=adam_eps, optimizer=optimizer, warmup_steps=10, loss=loss, n_logs=n_logs,
+                        log_spacing="log", seed=seed)
+    return RunConfig(task, power_model(task, architecture, seed, **widths), train)
 
 
 def omnigrok_mnist_run(alpha: float = 8.0, steps: int = 100_000, seed: int = 0, train_points: int = 1000,

@@ -42,12 +42,26 @@ LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 
 def per_example_losses(kind: str | list[str], logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Each run's per-example losses, ``[K, N]``, from logits ``[K, N, C]`` and labels ``[K, N]``; ``kind`` is one
-    loss for every run, or one per run (runs of a sweep may differ in their loss)."""
+    loss for every run, or one per run (runs of a sweep may differ in their loss).
+
+    An example with several target positions (logits ``[K, N, T, C]``, labels ``[K, N, T]``: Power et al.'s
+    ``c`` and closing ``<eos>``) has the mean of its positions' losses, as their code's cross-entropy does.
+    """
     k = logits.shape[0]
     kinds = [kind] * k if isinstance(kind, str) else list(kind)
     if len(set(kinds)) == 1:
-        return LOSSES[kinds[0]](logits.flatten(0, 1), labels.flatten()).view(k, -1)
-    return torch.stack([LOSSES[name](logits[i], labels[i]).to(logits.dtype) for i, name in enumerate(kinds)])
+        losses = LOSSES[kinds[0]](logits.flatten(0, -2), labels.flatten()).view(labels.shape)
+    else:
+        losses = torch.stack([LOSSES[name](logits[i].flatten(0, -2), labels[i].flatten()).view(labels.shape[1:])
+                              .to(logits.dtype) for i, name in enumerate(kinds)])
+    return losses.flatten(2).mean(2) if labels.dim() > 2 else losses
+
+
+def is_correct(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """``[K, N]``: whether each example's top logit is its label, at every target position when there are
+    several (``openai/grok`` counts an equation right only when ``c`` and ``<eos>`` both are)."""
+    hit = logits.argmax(-1) == labels
+    return hit.flatten(2).all(2) if hit.dim() > 2 else hit
 
 
 def per_run_loss(kind: str | list[str], logits: torch.Tensor, labels: torch.Tensor,
@@ -66,8 +80,8 @@ change the gradient (Grokfast, orthogonal gradients) register theirs here, under
 
 
 def warmup_factor(step: int, warmup_steps: int) -> float:
-    """The learning-rate multiplier at ``step``: linear from 1/warmup_steps up to 1."""
-    return min(1.0, (step + 1) / max(warmup_steps, 1))
+    """The learning-rate multiplier at update ``step`` (from 0): ``min(step / warmup_steps, 1)``, 1 without warm-up."""
+    return min(1.0, step / warmup_steps) if warmup_steps else 1.0
 
 
 def _per_run(values: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
@@ -148,7 +162,7 @@ def make_optimizer(params: list[torch.Tensor], train_cfgs: list, stacked: bool) 
     """The ``Adam`` of runs with these ``TrainConfig``s (one lr and weight decay each)."""
     tc = train_cfgs[0]
     return Adam(params, [c.lr for c in train_cfgs], [c.weight_decay for c in train_cfgs], tc.betas,
-                decoupled=tc.optimizer == "adamw", stacked=stacked)
+                decoupled=tc.optimizer == "adamw", stacked=stacked, eps=tc.adam_eps)
 
 
 def update(runner, step: int) -> None:

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from grokutils.config import RunConfig, resolve_device
 from grokutils.history import METRICS, PROBES, History, from_logs
-from grokutils.step import make_optimizer, per_example_losses, per_run_loss, stacked_norms, update
+from grokutils.step import is_correct, make_optimizer, per_example_losses, per_run_loss, stacked_norms, update
 from grokutils.tasks.split import Split
 
 
@@ -65,7 +65,8 @@ class Runner:
         mask of each run's own examples (None: all are)."""
         idx = [next(b) for b in self.batches]
         if idx[0] is None:
-            return self.data.x_train, self.data.y_train.expand(len(idx), -1), not self.stacked_data, self.masks[0]
+            y = self.data.y_train
+            return self.data.x_train, y if self.stacked_data else y.expand(len(idx), *y.shape), not self.stacked_data, self.masks[0]
         idx = torch.stack(idx)
         if self.stacked_data:
             runs = torch.arange(len(idx), device=idx.device)[:, None]
@@ -99,16 +100,18 @@ def evaluate_logits(logits_fn, x, y, kind: str | list[str], k: int = 1, chunk: i
     with ``mask [K, N]`` marking each run's own examples.
     """
     losses, correct = torch.zeros(k, dtype=torch.float64), torch.zeros(k, dtype=torch.float64)
-    masks = (None,) * len(range(0, y.shape[-1], chunk)) if mask is None else mask.split(chunk, 1)
+    n = y.shape[dim]
+    masks = (None,) * len(range(0, n, chunk)) if mask is None else mask.split(chunk, 1)
     for xs, ys, ms in zip(x.split(chunk, dim), y.split(chunk, dim), masks):
         logits = logits_fn(xs)
+        ys = ys.expand(k, *ys.shape) if dim == 0 else ys
         if ms is None:
-            losses += per_run_loss(kind, logits, ys.expand(k, -1)).double().cpu() * ys.shape[-1]
-            correct += (logits.argmax(-1) == ys).sum(1).double().cpu()
+            losses += per_run_loss(kind, logits, ys).double().cpu() * ys.shape[1]
+            correct += is_correct(logits, ys).sum(1).double().cpu()
         else:
             losses += (per_example_losses(kind, logits, ys) * ms).sum(1).double().cpu()
-            correct += ((logits.argmax(-1) == ys) & ms).sum(1).double().cpu()
-    count = torch.full((k,), float(y.shape[-1]), dtype=torch.float64) if mask is None else mask.sum(1).double().cpu()
+            correct += (is_correct(logits, ys) & ms).sum(1).double().cpu()
+    count = torch.full((k,), float(n), dtype=torch.float64) if mask is None else mask.sum(1).double().cpu()
     return losses / count, correct / count
 
 

@@ -33,7 +33,7 @@ def test_per_run_loss_is_each_runs_mean():
 
 
 def test_warmup_factor():
-    assert [step.warmup_factor(s, 4) for s in range(5)] == [0.25, 0.5, 0.75, 1.0, 1.0]
+    assert [step.warmup_factor(s, 4) for s in range(6)] == [0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
     assert step.warmup_factor(0, 0) == 1.0
 
 
@@ -68,3 +68,22 @@ def test_gradient_transforms_run_in_order_between_backward_and_optimiser(tiny_ru
     init = tiny_run().model.build().state_dict()
     assert all(torch.equal(h.final_state[k], init[k]) for k in init)  # zero gradients and no decay: nothing moves
     assert math.isfinite(h.train_loss[-1])
+
+
+def test_several_target_positions_average_their_losses_and_count_only_all_correct():
+    logits = torch.randn(2, 5, 2, 7, generator=torch.Generator().manual_seed(0))
+    labels = logits.argmax(-1)
+    labels[0, 0, 1] = (labels[0, 0, 1] + 1) % 7
+    losses = step.per_example_losses("cross_entropy", logits, labels)
+    expected = torch.nn.functional.cross_entropy(logits.flatten(0, 2), labels.flatten(), reduction="none").view(2, 5, 2)
+    torch.testing.assert_close(losses, expected.mean(-1))
+    correct = step.is_correct(logits, labels)
+    assert correct.shape == (2, 5) and correct.sum().item() == 9 and not correct[0, 0]
+
+
+def test_adam_eps_reaches_the_optimiser(tiny_run):
+    from grokutils.train import SingleRun
+    runner = SingleRun(tiny_run(adam_eps=1e-5), torch.device("cpu"))
+    assert runner.opt.inner.param_groups[0]["eps"] == 1e-5
+    with pytest.raises(ValueError, match="adam_eps"):
+        tiny_run(adam_eps=0.0)

@@ -18,6 +18,7 @@ from grokutils.config import check_choice, check_float, check_int
 from grokutils.models.hooked import HookedModel, embed, linear, per_run
 
 ACT_FNS = {"relu": F.relu, "gelu": F.gelu}
+INITS = ("fan_in", "nanda", "torch")
 
 
 @dataclass(frozen=True)
@@ -34,11 +35,24 @@ class TransformerConfig:
         d_head: width of one head.
         d_mlp: hidden width of each MLP.
         act_fn: ``"relu"`` or ``"gelu"``.
-        normalization: ``"LN"`` (LayerNorm before attention, MLP and unembedding) or ``None``.
+        normalization: ``"LN"`` (LayerNorm, placed as ``ln_position`` says) or ``None``.
+        ln_position: ``"pre"``: LayerNorm before attention, MLP and unembedding (GPT-2, TransformerLens);
+            ``"post"``: after each residual sum, ``ln(x + attn(x))`` then ``ln(x + mlp(x))``, and no final
+            LayerNorm (Power et al.'s code, ``openai/grok``).
+        positional: ``"learned"`` position embeddings, or fixed ``"sinusoidal"`` ones (a buffer, as in
+            ``openai/grok``: ``sin(pos / 10000^(i/d_model))`` at even ``i``, ``cos`` at odd ``i``).
         use_attn_bias: train ``b_Q, b_K, b_V, b_O``; when False they stay zero buffers, so the
             state_dict keeps TransformerLens's keys (Nanda et al.'s model has no attention biases).
         use_unembed_bias: train ``unembed.b_U`` (else a zero buffer).
-        init_scale: every weight is drawn from N(0, 1/fan_in) times this factor; biases start at 0.
+        use_mlp_bias: train ``b_in`` and ``b_out`` of the MLPs (else zero buffers; ``openai/grok`` has none).
+        init: how weights are drawn (biases start at 0, LayerNorm at w = 1, b = 0), then times ``init_scale``:
+            ``"fan_in"``: N(0, 1/fan_in) (embeddings and ``W_U``: 1/d_model); ``"nanda"``: every weight
+            N(0, 1/d_model) except ``W_U``, N(0, 1/d_vocab_out) (Nanda et al.'s ``transformers.py``);
+            ``"torch"``: PyTorch's defaults, as ``openai/grok`` leaves them: linear maps uniform in
+            +-1/sqrt(fan_in), embeddings N(0, 1).
+        n_outputs: how many final positions the loss reads (``final_logits``): 1 for a label after ``=``,
+            2 for Power et al.'s ``c`` and closing ``<eos>``.
+        init_scale: factor on every initial weight (Omnigrok's alpha).
         seed: seed of the initialisation.
     """
 
@@ -52,16 +66,25 @@ class TransformerConfig:
     d_mlp: int = 512
     act_fn: str = "relu"
     normalization: str | None = None
+    ln_position: str = "pre"
+    positional: str = "learned"
     use_attn_bias: bool = True
     use_unembed_bias: bool = True
+    use_mlp_bias: bool = True
+    init: str = "fan_in"
+    n_outputs: int = 1
     init_scale: float = 1.0
     seed: int = 0
 
     def __post_init__(self):
         check_choice("act_fn", self.act_fn, tuple(ACT_FNS))
         check_choice("normalization", self.normalization, ("LN", None))
+        check_choice("ln_position", self.ln_position, ("pre", "post"))
+        check_choice("positional", self.positional, ("learned", "sinusoidal"))
+        check_choice("init", self.init, INITS)
         for name in ("d_vocab", "d_vocab_out", "n_ctx", "d_model", "n_layers", "n_heads", "d_head", "d_mlp"):
             check_int(name, getattr(self, name), 1)
+        check_int("n_outputs", self.n_outputs, 1, self.n_ctx)
         check_float("init_scale", self.init_scale, 0, open_low=True)
         check_int("seed", self.seed)
 
@@ -70,8 +93,26 @@ class TransformerConfig:
         return Transformer(self)
 
 
-def _param(*shape: int, std: float, gen: torch.Generator) -> nn.Parameter:
+def _weight(cfg: TransformerConfig, gen: torch.Generator, *shape: int, fan_in: int, role: str = "linear") -> nn.Parameter:
+    """A weight of ``shape`` drawn as ``cfg.init`` says; ``role`` is ``"linear"``, ``"embed"`` or ``"unembed"``."""
+    if cfg.init == "torch" and role != "embed":
+        bound = cfg.init_scale / math.sqrt(fan_in)
+        return nn.Parameter((torch.rand(*shape, generator=gen) * 2 - 1) * bound)
+    if cfg.init == "torch":
+        std = cfg.init_scale
+    elif cfg.init == "nanda":
+        std = cfg.init_scale / math.sqrt(cfg.d_vocab_out if role == "unembed" else cfg.d_model)
+    else:
+        std = cfg.init_scale / math.sqrt(cfg.d_model if role != "linear" else fan_in)
     return nn.Parameter(torch.randn(*shape, generator=gen) * std)
+
+
+def sinusoidal_positions(n_ctx: int, d_model: int) -> torch.Tensor:
+    """``[n_ctx, d_model]``: ``sin(pos / 10000^(i/d_model))`` at even ``i``, ``cos(pos / 10000^((i-1)/d_model))`` at odd."""
+    pos = torch.arange(n_ctx, dtype=torch.float64)[:, None]
+    even = torch.arange(0, d_model, dtype=torch.float64)
+    angle = pos / 10000 ** ((even - even % 2) / d_model)
+    return torch.where(even.long() % 2 == 0, angle.sin(), angle.cos()).float()
 
 
 def _bias(module: nn.Module, name: str, shape: tuple[int, ...], trainable: bool) -> None:
@@ -106,8 +147,8 @@ class Attention(nn.Module):
         super().__init__()
         h, dm, dh = cfg.n_heads, cfg.d_model, cfg.d_head
         for name in ("W_Q", "W_K", "W_V"):
-            setattr(self, name, _param(h, dm, dh, std=cfg.init_scale / math.sqrt(dm), gen=gen))
-        self.W_O = _param(h, dh, dm, std=cfg.init_scale / math.sqrt(h * dh), gen=gen)
+            setattr(self, name, _weight(cfg, gen, h, dm, dh, fan_in=dm))
+        self.W_O = _weight(cfg, gen, h, dh, dm, fan_in=h * dh)
         for name in ("b_Q", "b_K", "b_V"):
             _bias(self, name, (h, dh), cfg.use_attn_bias)
         _bias(self, "b_O", (dm,), cfg.use_attn_bias)
@@ -116,9 +157,9 @@ class Attention(nn.Module):
         for name in ("hook_q", "hook_k", "hook_v", "hook_attn_scores", "hook_pattern", "hook_z"):
             setattr(self, name, HookPoint())
 
-    def forward(self, x: torch.Tensor, last_only: bool = False) -> torch.Tensor:
-        """Attend; with ``last_only`` only the last position queries (shape ``[batch, 1, d_model]``)."""
-        q = self.hook_q(_project(x[..., -1:, :] if last_only else x, self.W_Q, self.b_Q))
+    def forward(self, x: torch.Tensor, n_last: int | None = None) -> torch.Tensor:
+        """Attend; with ``n_last`` only the last ``n_last`` positions query (shape ``[batch, n_last, d_model]``)."""
+        q = self.hook_q(_project(x[..., -n_last:, :] if n_last else x, self.W_Q, self.b_Q))
         k = self.hook_k(_project(x, self.W_K, self.b_K))
         v = self.hook_v(_project(x, self.W_V, self.b_V))
         # Contexts here are a few tokens long: broadcasting beats many tiny batched matmuls.
@@ -143,10 +184,10 @@ class MLPBlock(nn.Module):
 
     def __init__(self, cfg: TransformerConfig, gen: torch.Generator):
         super().__init__()
-        self.W_in = _param(cfg.d_model, cfg.d_mlp, std=cfg.init_scale / math.sqrt(cfg.d_model), gen=gen)
-        self.b_in = nn.Parameter(torch.zeros(cfg.d_mlp))
-        self.W_out = _param(cfg.d_mlp, cfg.d_model, std=cfg.init_scale / math.sqrt(cfg.d_mlp), gen=gen)
-        self.b_out = nn.Parameter(torch.zeros(cfg.d_model))
+        self.W_in = _weight(cfg, gen, cfg.d_model, cfg.d_mlp, fan_in=cfg.d_model)
+        _bias(self, "b_in", (cfg.d_mlp,), cfg.use_mlp_bias)
+        self.W_out = _weight(cfg, gen, cfg.d_mlp, cfg.d_model, fan_in=cfg.d_mlp)
+        _bias(self, "b_out", (cfg.d_model,), cfg.use_mlp_bias)
         self.act_fn = ACT_FNS[cfg.act_fn]
         self.hook_pre = HookPoint()
         self.hook_post = HookPoint()
@@ -157,23 +198,27 @@ class MLPBlock(nn.Module):
 
 
 class TransformerBlock(nn.Module):
-    """Pre-norm residual block: ``resid + attn(ln1(resid))``, then ``+ mlp(ln2(resid))``."""
+    """Residual block. Pre-norm: ``resid + attn(ln1(resid))``, then ``+ mlp(ln2(resid))``; post-norm:
+    ``ln1(resid + attn(resid))``, then ``ln2(resid + mlp(resid))``."""
 
     def __init__(self, cfg: TransformerConfig, gen: torch.Generator):
         super().__init__()
         norm = (lambda: LayerNorm(cfg.d_model)) if cfg.normalization == "LN" else nn.Identity
         self.ln1, self.ln2 = norm(), norm()
+        self.post_norm = cfg.ln_position == "post"
         self.attn = Attention(cfg, gen)
         self.mlp = MLPBlock(cfg, gen)
         for name in ("hook_resid_pre", "hook_attn_out", "hook_resid_mid", "hook_mlp_out", "hook_resid_post"):
             setattr(self, name, HookPoint())
 
-    def forward(self, resid: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+    def forward(self, resid: torch.Tensor, n_last: int | None = None) -> torch.Tensor:
         resid = self.hook_resid_pre(resid)
-        attn_out = self.hook_attn_out(self.attn(self.ln1(resid), last_only))
-        resid = self.hook_resid_mid((resid[..., -1:, :] if last_only else resid) + attn_out)
-        mlp_out = self.hook_mlp_out(self.mlp(self.ln2(resid)))
-        return self.hook_resid_post(resid + mlp_out)
+        kept = resid[..., -n_last:, :] if n_last else resid
+        if self.post_norm:
+            resid = self.hook_resid_mid(self.ln1(kept + self.hook_attn_out(self.attn(resid, n_last))))
+            return self.hook_resid_post(self.ln2(resid + self.hook_mlp_out(self.mlp(resid))))
+        resid = self.hook_resid_mid(kept + self.hook_attn_out(self.attn(self.ln1(resid), n_last)))
+        return self.hook_resid_post(resid + self.hook_mlp_out(self.mlp(self.ln2(resid))))
 
 
 class Transformer(HookedModel):
@@ -183,16 +228,19 @@ class Transformer(HookedModel):
         super().__init__()
         self.cfg = cfg
         gen = torch.Generator().manual_seed(cfg.seed)
-        std = cfg.init_scale / math.sqrt(cfg.d_model)
         self.embed = nn.Module()
-        self.embed.W_E = _param(cfg.d_vocab, cfg.d_model, std=std, gen=gen)
+        self.embed.W_E = _weight(cfg, gen, cfg.d_vocab, cfg.d_model, fan_in=cfg.d_vocab, role="embed")
         self.pos_embed = nn.Module()
-        self.pos_embed.W_pos = _param(cfg.n_ctx, cfg.d_model, std=std, gen=gen)
+        if cfg.positional == "learned":
+            self.pos_embed.W_pos = _weight(cfg, gen, cfg.n_ctx, cfg.d_model, fan_in=cfg.n_ctx, role="embed")
+        else:
+            self.pos_embed.register_buffer("W_pos", sinusoidal_positions(cfg.n_ctx, cfg.d_model))
         self.hook_embed, self.hook_pos_embed = HookPoint(), HookPoint()
         self.blocks = nn.ModuleList(TransformerBlock(cfg, gen) for _ in range(cfg.n_layers))
-        self.ln_final = LayerNorm(cfg.d_model) if cfg.normalization == "LN" else nn.Identity()
+        pre_norm = cfg.normalization == "LN" and cfg.ln_position == "pre"
+        self.ln_final = LayerNorm(cfg.d_model) if pre_norm else nn.Identity()
         self.unembed = nn.Module()
-        self.unembed.W_U = _param(cfg.d_model, cfg.d_vocab_out, std=std, gen=gen)
+        self.unembed.W_U = _weight(cfg, gen, cfg.d_model, cfg.d_vocab_out, fan_in=cfg.d_model, role="unembed")
         _bias(self.unembed, "b_U", (cfg.d_vocab_out,), cfg.use_unembed_bias)
         self.setup()
 
@@ -200,17 +248,20 @@ class Transformer(HookedModel):
         """Logits ``[batch, pos, d_vocab_out]`` (``[K, batch, pos, d_vocab_out]`` for runs stacked by
         ``models.stack``, whose tokens are ``[K, batch, pos]`` or one ``[batch, pos]`` for all runs).
 
-        With ``last_only`` the final block computes its queries, MLP and logits at the last position
-        only (``pos`` = 1): the same numbers at that position, for about half the work when the loss
-        reads the last position alone. Hooks of the final block then see one position.
+        With ``last_only`` the final block computes its queries, MLP and logits at the last
+        ``cfg.n_outputs`` positions only (the positions the loss reads): the same numbers there, for
+        about half the work. Hooks of the final block then see those positions only.
         """
         embedded = self.hook_embed(embed(tokens, self.embed.W_E))
         pos = self.hook_pos_embed(self.pos_embed.W_pos[..., : tokens.shape[-1], :])
         resid = embedded + per_run(pos, embedded, 2)
+        n_last = self.cfg.n_outputs if last_only else None
         for i, block in enumerate(self.blocks):
-            resid = block(resid, last_only and i == len(self.blocks) - 1)
+            resid = block(resid, n_last if i == len(self.blocks) - 1 else None)
         return linear(self.ln_final(resid), self.unembed.W_U.transpose(-1, -2), self.unembed.b_U)
 
     def final_logits(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Logits at the last position, ``[batch, d_vocab_out]``: what the loss reads."""
-        return self(tokens, last_only=True)[..., -1, :]
+        """What the loss reads: logits at the last position, ``[batch, d_vocab_out]``, or at the last
+        ``cfg.n_outputs`` positions, ``[batch, n_outputs, d_vocab_out]``, when that is more than one."""
+        logits = self(tokens, last_only=True)
+        return logits[..., -1, :] if self.cfg.n_outputs == 1 else logits

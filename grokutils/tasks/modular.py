@@ -1,8 +1,10 @@
 """Modular-arithmetic datasets (Power et al. 2022; Nanda et al. 2023).
 
 An equation ``a ∘ b = c (mod p)`` becomes the token sequence ``[a, b, =]`` (Nanda's layout) or
-``[a, ∘, b, =]`` (Power's layout, ``with_op_token=True``); the label is ``c``. Token ids ``0..p-1``
-are the numbers, then come the operator token (when used) and ``=``, which is always the last id.
+``[a, ∘, b, =]`` (``with_op_token=True``); the label is ``c``. With ``with_eos`` too it is framed as
+``openai/grok`` frames it: the input is ``[<eos>, a, ∘, b, =, c]`` and the labels are ``[c, <eos>]``, the
+next tokens after ``=`` and after ``c`` (labels ``[N, 2]``). Token ids ``0..p-1`` are the numbers, then come
+the operator token (when used), ``<eos>`` (when used) and ``=``, which is always the last id.
 
 Every dataset lives as whole tensors on one device, split once by ``frac_train`` and ``seed``; the
 split keeps the positions of its training equations in the table of ``modular_equations``.
@@ -38,6 +40,8 @@ class ModularConfig:
         seed: seed of the random train/validation split (independent of the model's seed).
         with_op_token: put an operator token between the operands (Power's layout, ``n_ctx = 4``)
             instead of ``[a, b, =]`` (Nanda's layout, ``n_ctx = 3``).
+        with_eos: frame each equation as Power et al.'s code does, ``<eos> a ∘ b = c <eos>``, training on
+            the two tokens after ``=`` (``n_ctx = 6``, ``n_targets = 2``); needs ``with_op_token``.
     """
 
     op: str = "add"
@@ -45,9 +49,12 @@ class ModularConfig:
     frac_train: float = 0.3
     seed: int = 0
     with_op_token: bool = False
+    with_eos: bool = False
 
     def __post_init__(self):
         check_choice("op", self.op, OPERATIONS)
+        if self.with_eos and not self.with_op_token:
+            raise ValueError("with_eos=True needs with_op_token=True (openai/grok's sequences carry the operator)")
         check_int("p", self.p, 2)
         if self.op in ("mul", "div") and not is_prime(self.p):
             raise ValueError(f"p={self.p} must be prime for op={self.op!r} (the group needs inverses)")
@@ -59,13 +66,18 @@ class ModularConfig:
 
     @property
     def d_vocab(self) -> int:
-        """Number of input tokens: the ``p`` numbers, the operator (if used) and ``=``."""
-        return self.p + (2 if self.with_op_token else 1)
+        """Number of input tokens: the ``p`` numbers, the operator and ``<eos>`` (if used) and ``=``."""
+        return self.p + 1 + self.with_op_token + self.with_eos
 
     @property
     def n_ctx(self) -> int:
         """Length of an input sequence."""
-        return 4 if self.with_op_token else 3
+        return 3 + self.with_op_token + 2 * self.with_eos
+
+    @property
+    def n_targets(self) -> int:
+        """Labelled positions per example: 2 (``c`` and ``<eos>``) with ``with_eos``, else 1."""
+        return 2 if self.with_eos else 1
 
     @property
     def n_classes(self) -> int:
@@ -106,18 +118,26 @@ def modular_equations(op: str, p: int) -> tuple[torch.Tensor, torch.Tensor, torc
     return a, b, c
 
 
-def tokenize(cfg: ModularConfig, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """Token sequences ``[a, b, =]`` or ``[a, op, b, =]`` for operand tensors ``a`` and ``b``."""
+def tokenize(cfg: ModularConfig, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor | None = None) -> torch.Tensor:
+    """Token sequences ``[a, b, =]``, ``[a, op, b, =]`` or (``with_eos``) ``[<eos>, a, op, b, =, c]``."""
     eq = torch.full_like(a, cfg.d_vocab - 1)
+    if cfg.with_eos:
+        eos = torch.full_like(a, cfg.p + 1)
+        return torch.stack([eos, a, torch.full_like(a, cfg.p), b, eq, c], dim=1)
     if cfg.with_op_token:
         return torch.stack([a, torch.full_like(a, cfg.p), b, eq], dim=1)
     return torch.stack([a, b, eq], dim=1)
 
 
+def labels(cfg: ModularConfig, c: torch.Tensor) -> torch.Tensor:
+    """The labels: ``c`` ``[N]``, or ``[c, <eos>]`` ``[N, 2]`` with ``with_eos``."""
+    return torch.stack([c, torch.full_like(c, cfg.p + 1)], dim=1) if cfg.with_eos else c
+
+
 def modular_split(cfg: ModularConfig) -> Split:
     """Shuffle all equations with ``cfg.seed`` and keep the first ``cfg.n_train`` for training."""
     a, b, c = modular_equations(cfg.op, cfg.p)
-    x = tokenize(cfg, a, b)
+    x, c = tokenize(cfg, a, b, c), labels(cfg, c)
     perm = torch.randperm(len(c), generator=torch.Generator().manual_seed(cfg.seed))
     train, val = perm[: cfg.n_train], perm[cfg.n_train :]
     return Split(x[train], c[train], x[val], c[val], train_index=train)

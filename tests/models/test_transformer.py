@@ -3,7 +3,7 @@ import torch
 from transformer_lens import ActivationCache
 
 from grokutils.models import TransformerConfig
-from reference import reference_logits
+from reference import reference_logits, reference_post_ln_logits, sinusoid
 
 
 def small_cfg(**kw):
@@ -30,6 +30,46 @@ def test_transformer_matches_independent_reference(normalization, act_fn):
     expected = reference_logits(model.state_dict(), tokens, cfg.n_layers, normalization == "LN", act)
     torch.testing.assert_close(model(tokens), expected, rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(model.final_logits(tokens), expected[:, -1], rtol=1e-4, atol=1e-4)
+
+
+GROK = dict(normalization="LN", ln_position="post", positional="sinusoidal", use_attn_bias=False,
+            use_unembed_bias=False, use_mlp_bias=False, init="torch")
+
+
+def test_post_ln_transformer_matches_openai_grok_reference():
+    cfg = small_cfg(**GROK, d_vocab_out=13, n_ctx=6, n_outputs=2)
+    model = randomise(cfg.build())
+    assert "ln_final.w" not in model.state_dict() and "pos_embed.W_pos" not in dict(model.named_parameters())
+    tokens = torch.randint(0, cfg.d_vocab, (32, cfg.n_ctx), generator=torch.Generator().manual_seed(1))
+    expected = reference_post_ln_logits(model.state_dict(), tokens, cfg.n_layers)
+    torch.testing.assert_close(model(tokens), expected, rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(model.final_logits(tokens), expected[:, -2:], rtol=1e-4, atol=1e-4)
+
+
+def test_sinusoidal_positions_follow_openai_grok():
+    model = small_cfg(**GROK, n_ctx=6).build()
+    torch.testing.assert_close(model.pos_embed.W_pos, sinusoid(6, 16))
+    assert {n for n, _ in model.named_parameters() if "b_" in n} == set()
+
+
+def test_inits_draw_each_weight_at_its_documented_scale():
+    big = dict(d_vocab=300, d_vocab_out=400, n_ctx=3, d_model=64, n_layers=1, n_heads=4, d_head=16, d_mlp=256)
+    nanda = TransformerConfig(**big, init="nanda").build().state_dict()
+    assert nanda["blocks.0.mlp.W_out"].std().item() == pytest.approx(64 ** -0.5, rel=0.05)
+    assert nanda["unembed.W_U"].std().item() == pytest.approx(400 ** -0.5, rel=0.05)
+    fan_in = TransformerConfig(**big).build().state_dict()
+    assert fan_in["blocks.0.mlp.W_out"].std().item() == pytest.approx(256 ** -0.5, rel=0.05)
+    torch_init = TransformerConfig(**big, init="torch", init_scale=2.0).build().state_dict()
+    assert torch_init["embed.W_E"].std().item() == pytest.approx(2.0, rel=0.05)
+    w_out = torch_init["blocks.0.mlp.W_out"]
+    assert w_out.abs().max() <= 2 * 256 ** -0.5 and w_out.std().item() == pytest.approx(2 * (3 * 256) ** -0.5, rel=0.05)
+
+
+@pytest.mark.parametrize("field,value", [("ln_position", "middle"), ("positional", "rotary"), ("init", "xavier"),
+                                         ("n_outputs", 0), ("n_outputs", 5)])
+def test_bad_architecture_options_name_the_parameter(field, value):
+    with pytest.raises(ValueError, match=field):
+        small_cfg(**{field: value})
 
 
 def test_parameter_names_and_shapes_follow_transformer_lens():

@@ -65,3 +65,20 @@ def test_bad_config_raises_naming_the_parameter(kwargs, match):
 def test_build_puts_tensors_on_device():
     s = ModularConfig(p=7, frac_train=0.5).build("cpu")
     assert s.x_train.device.type == "cpu" and s.x_train.dtype == torch.long
+
+
+def test_eos_framing_follows_openai_grok():
+    cfg = ModularConfig(op="div", p=7, frac_train=0.5, with_op_token=True, with_eos=True)
+    assert (cfg.d_vocab, cfg.n_ctx, cfg.n_targets) == (10, 6, 2)
+    split = modular_split(cfg)
+    eos, op, eq = 8, 7, 9
+    x, y = split.x_train, split.y_train
+    assert y.shape == (cfg.n_train, 2) and (y[:, 1] == eos).all()
+    assert (x[:, 0] == eos).all() and (x[:, 2] == op).all() and (x[:, 4] == eq).all()
+    assert torch.equal(x[:, 5], y[:, 0])  # c is read at "=" and fed back as the next input
+    assert ((x[:, 3] * y[:, 0]) % 7 == x[:, 1]).all()  # a / b = c
+
+
+def test_eos_framing_needs_the_operator_token():
+    with pytest.raises(ValueError, match="with_op_token"):
+        ModularConfig(op="add", p=7, with_eos=True)
