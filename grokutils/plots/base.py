@@ -1,0 +1,154 @@
+"""The house style and the figures every chapter draws: curves, step marks, steps against a setting, power laws.
+
+Analysis (``grokutils.analysis``) computes the numbers; these functions only draw them.
+"""
+from __future__ import annotations
+
+import math
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import torch
+
+from grokutils.history import History
+
+TRAIN_COLOR, VAL_COLOR, NORM_COLOR = "#1f77b4", "#d62728", "#7f7f7f"
+
+HOUSE_STYLE = {
+    "figure.dpi": 110,
+    "figure.figsize": (7.0, 3.2),
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.frameon": False,
+    "legend.fontsize": 9,
+    "lines.linewidth": 1.6,
+}
+
+
+def style() -> None:
+    """Apply the house style to matplotlib (an explicit call: importing grokutils changes nothing)."""
+    mpl.rcParams.update(HOUSE_STYLE)
+
+
+def _steps_axis(ax, steps: torch.Tensor, xscale: str) -> None:
+    ax.set_xscale(xscale)
+    ax.set_xlabel("optimisation step")
+    if xscale == "log":
+        ax.set_xlim(left=max(1, int(steps[steps > 0].min())))
+
+
+def plot_curves(history: History, xscale: str = "log", title: str | None = None) -> plt.Figure:
+    """Accuracy (left) and loss (right) on the training and validation sets against steps."""
+    fig, (acc_ax, loss_ax) = plt.subplots(1, 2, layout="constrained")
+    s = history.steps
+    for ax, metric, ylabel in ((acc_ax, "acc", "accuracy"), (loss_ax, "loss", "loss")):
+        ax.plot(s, getattr(history, f"train_{metric}"), color=TRAIN_COLOR, label="train")
+        ax.plot(s, getattr(history, f"val_{metric}"), color=VAL_COLOR, label="validation")
+        _steps_axis(ax, s, xscale)
+        ax.set_ylabel(ylabel)
+    loss_ax.set_yscale("log")
+    acc_ax.set_ylim(-0.02, 1.02)
+    acc_ax.legend()
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _draw_marks(ax, marks: dict[str, int | None], labelled: bool) -> None:
+    for i, (label, step) in enumerate(marks.items()):
+        if step is not None:
+            ax.axvline(max(step, 1), color="k", ls=":" if i else "--", lw=1, label=label if labelled else None)
+
+
+def mark_steps(fig: plt.Figure, marks: dict[str, int | None], legend: bool = True) -> plt.Figure:
+    """Draw a labelled vertical line at each named step on every axis of ``fig`` (None: skipped).
+
+    With ``legend`` the first axis's legend is redrawn to include them.
+    """
+    for ax in fig.axes:
+        _draw_marks(ax, marks, ax is fig.axes[0])
+    if legend:
+        fig.axes[0].legend()
+    return fig
+
+
+def plot_accuracy_and_norm(history: History, marks: dict[str, int | None] | None = None,
+                           title: str | None = None) -> plt.Figure:
+    """Training and test accuracy (left axis) and the total weight norm (right axis) against steps (log).
+
+    ``marks`` names steps to draw as vertical lines (None values are skipped), as in ``mark_steps``.
+    """
+    fig, ax = plt.subplots(layout="constrained")
+    steps = history.steps.clamp(min=1)  # step 0 sits at 1 on the log axis
+    ax.plot(steps, history.train_acc, color=TRAIN_COLOR, label="train accuracy")
+    ax.plot(steps, history.val_acc, color=VAL_COLOR, label="test accuracy")
+    _draw_marks(ax, marks or {}, labelled=True)
+    ax.set(xscale="log", xlabel="optimisation step", ylabel="accuracy", ylim=(-0.02, 1.02))
+    norm_ax = ax.twinx()
+    norm_ax.plot(steps, history.weight_norm, color=NORM_COLOR, ls="-.", label="weight norm (right)")
+    norm_ax.set_ylabel("total weight norm")
+    norm_ax.grid(False)
+    norm_ax.spines["right"].set_visible(True)
+    handles = ax.get_legend_handles_labels()[0] + norm_ax.get_legend_handles_labels()[0]
+    ax.legend(handles=handles, loc="center left")
+    if title:
+        ax.set_title(title)
+    return fig
+
+
+def plot_accuracy_comparison(histories: dict[str, History]) -> plt.Figure:
+    """Test accuracy (solid) and training accuracy (dotted) of several runs against steps (log)."""
+    fig, ax = plt.subplots(layout="constrained")
+    for color, (label, history) in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"], histories.items()):
+        steps = history.steps.clamp(min=1)
+        ax.plot(steps, history.val_acc, color=color, label=f"{label}: test")
+        ax.plot(steps, history.train_acc, color=color, ls=":", label=f"{label}: train")
+    ax.set(xscale="log", xlabel="optimisation step", ylabel="accuracy", ylim=(-0.02, 1.02))
+    ax.legend(loc="upper left")
+    return fig
+
+
+def plot_steps_against(xs, steps, xlabel: str, ylabel: str = "steps to 99% validation accuracy",
+                       unfinished=None) -> plt.Figure:
+    """Steps (log axis) against a swept quantity; ``unfinished`` x values are marked at the top."""
+    fig, ax = plt.subplots(figsize=(4.5, 3.2), layout="constrained")
+    ax.plot(xs, steps, "o-", color=VAL_COLOR)
+    if unfinished:
+        top = max([s for s in steps if s] or [1])
+        ax.plot(unfinished, [top] * len(unfinished), "x", color="k", label="not reached in budget")
+        ax.legend()
+    ax.set_yscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return fig
+
+
+def plot_power_law(x, y, slope: float, intercept: float, xlabel: str, ylabel: str) -> plt.Figure:
+    """Points ``(x, y)`` on log-log axes with the fitted line y = e^intercept · x^slope."""
+    fig, ax = plt.subplots(figsize=(4.5, 3.4), layout="constrained")
+    ax.plot(x, y, "o", color=VAL_COLOR, label="runs")
+    xs = torch.logspace(math.log10(min(x)), math.log10(max(x)), 50)
+    ax.plot(xs, math.exp(intercept) * xs**slope, "k--", lw=1, label=f"fit: slope {slope:.2f}")
+    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel)
+    ax.legend()
+    return fig
+
+
+# Nanda et al.'s Fourier circuits (book/fourier_circuits.ipynb): spectra, neurons, logits, progress measures.
+
+
+
+def plot_loss_and_norm(steps, train_loss, test_loss, weight_norm) -> plt.Figure:
+    """Training and test loss (log axis, left) and the sum of squared weights (right) against epochs."""
+    fig, (loss_ax, norm_ax) = plt.subplots(1, 2, figsize=(8.5, 3.2), layout="constrained")
+    loss_ax.plot(steps, train_loss, color=TRAIN_COLOR, label="train")
+    loss_ax.plot(steps, test_loss, color=VAL_COLOR, label="test")
+    loss_ax.set(yscale="log", xlabel="epoch", ylabel="cross-entropy loss")
+    loss_ax.legend()
+    norm_ax.plot(steps, weight_norm**2, color=NORM_COLOR)
+    norm_ax.set(xlabel="epoch", ylabel="sum of squared weights")
+    return fig

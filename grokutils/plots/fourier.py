@@ -1,0 +1,130 @@
+"""Figures of the Fourier-circuits chapter (Nanda et al.'s progress measures and spectra)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import torch
+
+from grokutils.analysis.fourier import fourier_basis
+from grokutils.plots.base import NORM_COLOR, TRAIN_COLOR, VAL_COLOR
+
+RESTRICTED_COLOR, EXCLUDED_COLOR, OTHER_FREQ_COLOR = "#2ca02c", "#9467bd", "#bbbbbb"
+
+
+def spectrum_bars(ax, power: torch.Tensor, key_freqs, color: str = VAL_COLOR):
+    """Bars on ``ax`` of the power at each non-constant frequency (``power[k]``, k >= 1), the key ones coloured."""
+    freqs = torch.arange(1, len(power))
+    ax.bar(freqs, power[1:], color=[color if int(k) in key_freqs else OTHER_FREQ_COLOR for k in freqs], width=0.9)
+    ax.set(xlabel="frequency k", ylabel="power")
+    return ax
+
+
+def plot_spectrum(power: torch.Tensor, key_freqs) -> plt.Figure:
+    """The power spectrum of an embedding (``fourier.freq_power``), the key frequencies coloured and labelled."""
+    fig, ax = plt.subplots(figsize=(7.0, 2.8), layout="constrained")
+    spectrum_bars(ax, power, key_freqs)
+    for k in key_freqs:
+        ax.annotate(str(k), (k, float(power[k])), ha="center", va="bottom", fontsize=8)
+    return fig
+
+
+def plot_neuron_clusters(acts: torch.Tensor, neuron_freq: torch.Tensor, neuron_frac: torch.Tensor,
+                         sizes: dict[int, int], n_maps: int = 3) -> plt.Figure:
+    """For the ``n_maps`` largest clusters, the activation over (a, b) of the neuron its frequency explains
+    best (``acts [p, p, d_mlp]``); on the right, the cluster sizes (``fourier.cluster_neurons``)."""
+    fig, axes = plt.subplots(1, n_maps + 1, figsize=(10, 2.8), layout="constrained")
+    biggest = sorted(sizes, key=sizes.get, reverse=True)[:n_maps]
+    for ax, k in zip(axes, biggest):
+        members = (neuron_freq == k).nonzero().flatten()
+        neuron = int(members[neuron_frac[members].argmax()]) if len(members) else 0
+        ax.imshow(acts[:, :, neuron].T, origin="lower", cmap="viridis")
+        ax.set(xlabel="a", ylabel="b", title=f"neuron {neuron} (k = {k})")
+        ax.grid(False)
+    for ax in axes[len(biggest):-1]:  # fewer key frequencies than maps
+        ax.set_visible(False)
+    axes[-1].bar([str(k) for k in sizes], list(sizes.values()), color=VAL_COLOR)
+    axes[-1].set(xlabel="key frequency", ylabel="neurons", title="cluster sizes")
+    return fig
+
+
+def plot_logit_components(norms: torch.Tensor, key_freqs) -> plt.Figure:
+    """Heat map of the logits' 2D Fourier components (``fourier.logit_fourier_norms``), the key ones ticked."""
+    _, names = fourier_basis(norms.shape[0])
+    fig, ax = plt.subplots(figsize=(5.2, 4.4), layout="constrained")
+    image = ax.imshow(norms, cmap="Greys", origin="lower")
+    ticks = [i for i, name in enumerate(names) if name.split()[-1] in {str(k) for k in key_freqs}]
+    ax.set_xticks(ticks, [names[i] for i in ticks], rotation=90, fontsize=7)
+    ax.set_yticks(ticks, [names[i] for i in ticks], fontsize=7)
+    ax.set(xlabel="Fourier component in b", ylabel="Fourier component in a")
+    ax.grid(False)
+    fig.colorbar(image, ax=ax, label="norm over answers c")
+    return fig
+
+
+def plot_progress_measures(measures: dict[str, torch.Tensor], steps, weight_norm,
+                           phases: dict[str, int | None]) -> plt.Figure:
+    """Train, test, restricted and excluded loss at the checkpoints (``fourier.progress_measures``, top) and
+    the sum of squared weights (bottom, logged ``steps``), with a dotted line at each phase boundary."""
+    fig, (loss_ax, norm_ax) = plt.subplots(2, 1, figsize=(7.5, 5.0), sharex=True, layout="constrained")
+    curves = {"train": ("train_loss", TRAIN_COLOR), "test": ("test_loss", VAL_COLOR),
+              "restricted": ("restricted_loss", RESTRICTED_COLOR), "excluded": ("excluded_loss", EXCLUDED_COLOR)}
+    for label, (key, color) in curves.items():
+        loss_ax.plot(measures["steps"], measures[key], color=color, label=label)
+    loss_ax.set(yscale="log", ylabel="loss")
+    loss_ax.legend(ncol=4, loc="lower left")
+    norm_ax.plot(steps, weight_norm**2, color=NORM_COLOR)
+    norm_ax.set(xlabel="epoch", ylabel="sum of squared weights")
+    for ax in (loss_ax, norm_ax):
+        for boundary in phases.values():
+            if boundary is not None:
+                ax.axvline(boundary, color="k", ls=":", lw=1)
+    return fig
+
+
+def plot_checkpoint_spectrum(checkpoint_steps: list[int], spectra: torch.Tensor, key_freqs,
+                             measures: dict[str, torch.Tensor], epoch: int) -> plt.Figure:
+    """The embedding's spectrum at the checkpoint ``epoch`` (``spectra[i]`` at ``checkpoint_steps[i]``), beside
+    the train and test loss with ``epoch`` marked."""
+    fig, (spec_ax, loss_ax) = plt.subplots(1, 2, figsize=(9, 3), layout="constrained")
+    spectrum_bars(spec_ax, spectra[checkpoint_steps.index(epoch)], key_freqs)
+    spec_ax.set_title(f"embedding spectrum, epoch {epoch:,}")
+    loss_ax.plot(measures["steps"], measures["train_loss"], color=TRAIN_COLOR, label="train")
+    loss_ax.plot(measures["steps"], measures["test_loss"], color=VAL_COLOR, label="test")
+    loss_ax.axvline(epoch, color="k", lw=1)
+    loss_ax.set(yscale="log", xlabel="epoch", ylabel="loss")
+    loss_ax.legend()
+    return fig
+
+
+def show_checkpoint_spectrum(checkpoint_steps: list[int], spectra: torch.Tensor, key_freqs,
+                             measures: dict[str, torch.Tensor], epoch: int) -> None:
+    """Draw and show ``plot_checkpoint_spectrum``: for ``ipywidgets.interact``, which calls it with each
+    value of an ``epoch`` slider (pass the other arguments as ``ipywidgets.fixed`` values)."""
+    plot_checkpoint_spectrum(checkpoint_steps, spectra, key_freqs, measures, epoch)
+    plt.show()
+
+
+def plot_spectrum_snapshots(checkpoint_steps: list[int], spectra: torch.Tensor, key_freqs, n_snapshots: int,
+                            cols: int = 4) -> plt.Figure:
+    """Small multiples: the embedding's spectrum at ``n_snapshots`` evenly spaced checkpoints."""
+    shown = torch.linspace(0, len(checkpoint_steps) - 1, n_snapshots).round().long().tolist()
+    rows = -(-len(shown) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(10, 2.2 * rows), sharey=True, layout="constrained", squeeze=False)
+    for ax, i in zip(axes.flat, shown):
+        spectrum_bars(ax, spectra[i], key_freqs)
+        ax.set_title(f"epoch {checkpoint_steps[i]:,}", fontsize=9)
+        ax.set(xlabel="", ylabel="")
+    for ax in axes.flat[len(shown):]:
+        ax.set_visible(False)
+    fig.supxlabel("frequency k")
+    fig.supylabel("power")
+    return fig
+
+
+def plot_spectra_side_by_side(spectra: dict[str, tuple[torch.Tensor, list[int]]]) -> plt.Figure:
+    """Spectra side by side, ``{title: (power, key_freqs)}``, the key frequencies of each in its own colour."""
+    fig, axes = plt.subplots(1, len(spectra), figsize=(5 * len(spectra), 2.8), layout="constrained", squeeze=False)
+    colors = (VAL_COLOR, TRAIN_COLOR, NORM_COLOR)
+    for i, (ax, (title, (power, key_freqs))) in enumerate(zip(axes.flat, spectra.items())):
+        spectrum_bars(ax, power, key_freqs, color=colors[i % len(colors)])
+        ax.set_title(title)
+    return fig

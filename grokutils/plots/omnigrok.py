@@ -1,0 +1,2 @@
+"""Figures of the Omnigrok MNIST chapter."""
+from __future__ import annotations
