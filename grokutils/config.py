@@ -103,7 +103,8 @@ class TrainConfig:
         warmup_steps: the learning rate at update ``t`` (counted from 0) is ``lr * min(t / warmup_steps, 1)``,
             as both ``openai/grok`` and Nanda et al.'s code schedule it (the first update has lr 0).
         loss: ``"cross_entropy"`` on integer labels, ``"cross_entropy_f64"`` (the same, its log-softmax
-            in float64, as Nanda et al. compute it), or ``"mse"`` against one-hot targets (Omnigrok).
+            in float64, as Nanda et al. compute it), ``"mse"`` against one-hot targets, averaged over the
+            classes (Omnigrok's MNIST run), or ``"mse_sum"``, summed over them (Omnigrok's landscape code).
         grad_transforms: names of gradient transforms (``step.GRAD_TRANSFORMS``) applied in order
             between the backward pass and the optimiser.
         probes: extra metrics logged at the logged steps, by name (see ``history.PROBES``):

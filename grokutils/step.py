@@ -32,10 +32,17 @@ def mse(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(logits, targets, reduction="none").mean(-1)
 
 
+def mse_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per-example squared error against one-hot targets, summed over the classes (Omnigrok's landscape code)."""
+    targets = F.one_hot(labels, logits.shape[-1]).to(logits.dtype)
+    return F.mse_loss(logits, targets, reduction="none").sum(-1)
+
+
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "cross_entropy": cross_entropy,
     "cross_entropy_f64": cross_entropy_f64,
     "mse": mse,
+    "mse_sum": mse_sum,
 }
 """Loss name -> per-example loss of logits ``[N, C]`` against integer labels ``[N]``."""
 

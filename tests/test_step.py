@@ -11,11 +11,12 @@ from grokutils.train import train
 def test_losses_per_example():
     logits, labels = torch.tensor([[2.0, 0.0], [0.0, 3.0]]), torch.tensor([0, 1])
     assert step.mse(logits, labels).tolist() == pytest.approx([(1 + 0) / 2, (0 + 4) / 2])
+    assert step.mse_sum(logits, labels).tolist() == pytest.approx([1 + 0, 0 + 4])
     ce = torch.nn.functional.cross_entropy(logits, labels, reduction="none")
     torch.testing.assert_close(step.cross_entropy(logits, labels), ce)
     f64 = step.cross_entropy_f64(logits, labels)
     assert f64.dtype == torch.float64 and torch.allclose(f64.float(), ce)
-    assert set(step.LOSSES) == {"cross_entropy", "cross_entropy_f64", "mse"}
+    assert set(step.LOSSES) == {"cross_entropy", "cross_entropy_f64", "mse", "mse_sum"}
 
 
 def test_float64_cross_entropy_resolves_what_float32_rounds_to_zero():
