@@ -9,9 +9,9 @@
     dispatch   the sweep engine: batchable groups, a measured plan, executors (local processes, Dask)
     history    what a run logged (named metrics, probes, checkpoints) and when it fit and generalised
     runs       the on-disk run cache (keyed by config and code)
-    recipes    the papers' setups, each written once (Power, Nanda, Omnigrok)
+    recipes    the papers' setups as the authors' code builds them, each written once (Power, Nanda, Omnigrok)
     analysis/  numbers read off runs and models: Fourier circuits, the LU mechanism
-    plots      every figure, in one house style
+    plots/     every figure, in one house style (base, and one module per chapter)
     book       what chapters share: profiles, header and closing line, glue, Checks
     chapters/  one module per notebook: its settings, numbers and Checks
     datafiles  checksummed data files: $GROKUTILS_DATA or a download cache
