@@ -66,15 +66,16 @@ def power_model(task: ModularConfig, architecture: str = "grok", seed: int = 0, 
 
 def power_run(op: str = "div", p: int = 97, frac_train: float = 0.5, steps: int = 100_000, seed: int = 0,
               optimizer: str = "adamw", weight_decay: float = 1.0, n_logs: int = 150, architecture: str = "grok",
-              adam_eps: float = 1e-8, loss: str = "cross_entropy", **widths) -> RunConfig:
-    """Power et al.'s run on ``op`` mod ``p`` (log-spaced metrics); ``widths`` override the model's widths."""
+              adam_eps: float = 1e-8, loss: str = "cross_entropy", log_spacing: str = "log", **widths) -> RunConfig:
+    """Power et al.'s run on ``op`` mod ``p`` (metrics at ``n_logs`` steps spaced as ``log_spacing`` says);
+    ``widths`` override the model's widths."""
     check_choice("architecture", architecture, POWER_ARCHITECTURES)
     grok = architecture == "grok"
     task = ModularConfig(op=op, p=p, frac_train=frac_train, seed=seed, with_op_token=True, with_eos=grok)
     batch = max(1, min(512, math.ceil(task.n_train / 2) if grok else task.n_train // 2))
     train = TrainConfig(steps=steps, batch_size=batch, lr=1e-3, weight_decay=weight_decay, betas=(0.9, 0.98),
                         adam_eps=adam_eps, optimizer=optimizer, warmup_steps=10, loss=loss, n_logs=n_logs,
-                        log_spacing="log", seed=seed)
+                        log_spacing=log_spacing, seed=seed)
     return RunConfig(task, power_model(task, architecture, seed, **widths), train)
 
 

@@ -22,5 +22,8 @@ def test_power_run_builds_openai_grok_by_default_and_the_pre_ln_variant_on_reque
     assert grok.train.batch_size == 512 and power_run(p=23, frac_train=0.5).train.batch_size == 127
     pre = power_run(p=97, frac_train=0.3, architecture="pre_ln")
     assert not pre.task.with_eos and pre.model.ln_position == "pre" and pre.model.d_vocab_out == 97
+    assert power_run(n_logs=11, steps=100, log_spacing="linear").train.log_steps() == list(range(0, 101, 10))
     with pytest.raises(ValueError, match="architecture"):
         power_run(architecture="post_ln")
+    with pytest.raises(ValueError, match="log_spacing='every'"):
+        power_run(log_spacing="every")

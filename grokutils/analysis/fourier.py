@@ -5,10 +5,15 @@ The Fourier basis of Z_p has one constant row and, for each frequency ``k = 1 ..
 ``p`` is even), all of unit norm. Everything here works on the grid of all ``p**2`` inputs
 ``[a, b, =]`` with ``a`` outermost, so tensors indexed by the input reshape to ``[p, p, ...]``.
 
-The progress measures follow the paper: the *restricted loss* keeps only the key-frequency
-components ``cos/sin(w_k (a + b))`` of the MLP neurons (mapped to the logits through
-``W_out @ W_U``, the other paths replaced by their mean), the *excluded loss* removes exactly those
-components from the logits. Both are measured with ``run_with_cache`` on the model's hook points.
+The key frequencies are read off ``W_L = W_out W_U`` (the map from the MLP's neurons to the logits of
+the numbers ``0 .. p-1``), as the paper's Appendix C does. The progress measures follow the paper's
+Section 5.1, at the logits of the numbers: the *restricted loss* keeps the constant and the
+``cos/sin(w_k (a + b))`` directions of the key frequencies (the 2D Fourier transform over ``(a, b)``)
+and is measured on all pairs; the *excluded loss* removes those directions and is measured on the
+training pairs, for all key frequencies together and for each alone. The TransformerLens demo's
+variant, which keeps those directions of the MLP neurons and maps them to the logits, is kept as a
+second, named measure (``mlp_restricted_loss``). The Gini coefficient of the norms of the Fourier
+components of ``W_E`` and ``W_L`` measures how sparse they are (the paper's cleanup signature).
 """
 from __future__ import annotations
 
@@ -16,7 +21,6 @@ import math
 
 import torch
 import torch.nn.functional as F
-from transformer_lens import FactoredMatrix
 
 MLP_POST = "blocks.0.mlp.hook_post"
 
@@ -53,8 +57,23 @@ def embedding_power(model: torch.nn.Module, p: int) -> torch.Tensor:
     return freq_power(model.embed.W_E.detach()[:p])
 
 
+def neuron_logit_map(model: torch.nn.Module, p: int) -> torch.Tensor:
+    """``W_L = W_out @ W_U``, restricted to the logits of the numbers ``0 .. p-1``: ``[d_mlp, p]``."""
+    return weights_logit_map(model.blocks[0].mlp.W_out.detach(), model.unembed.W_U.detach(), p)
+
+
+def weights_logit_map(w_out: torch.Tensor, w_u: torch.Tensor, p: int) -> torch.Tensor:
+    """``W_L`` from ``W_out [d_mlp, d_model]`` and ``W_U [d_model, d_vocab]`` (TransformerLens layouts): ``[d_mlp, p]``."""
+    return w_out.double() @ w_u.double()[:, :p]
+
+
+def logit_map_power(model: torch.nn.Module, p: int) -> torch.Tensor:
+    """``freq_power`` of ``W_L`` over the answers ``c`` (its ``p`` columns): ``[p // 2 + 1]``."""
+    return freq_power(neuron_logit_map(model, p).T)
+
+
 def key_frequencies(power: torch.Tensor, max_freqs: int = 8) -> list[int]:
-    """The frequencies that stand out of a power spectrum (``freq_power``; the constant is ignored).
+    """The frequencies that stand out of a power spectrum (``freq_power``, e.g. of ``W_L``; the constant is ignored).
 
     Sorts the non-constant frequencies by power and cuts at the largest drop in log power among the
     first ``max_freqs + 1``: the key frequencies are those above the cut, in increasing order.
@@ -75,6 +94,36 @@ def freqs_for_fraction(power: torch.Tensor, fraction: float) -> int:
     sorted_power = power[1:].sort(descending=True).values
     cumulative = sorted_power.cumsum(0) / sorted_power.sum()
     return int((cumulative < fraction).sum()) + 1
+
+
+def component_norms(x: torch.Tensor) -> torch.Tensor:
+    """Norm of each Fourier component of ``x [..., p, d]`` along its ``p`` axis: ``[..., p]`` (rows of ``fourier_basis``)."""
+    basis = fourier_basis(x.shape[-2])[0].to(torch.float64)
+    return (basis @ x.double()).norm(dim=-1)
+
+
+def gini(values: torch.Tensor) -> torch.Tensor:
+    """Gini coefficient of non-negative ``values [..., n]`` along the last axis (Hurley and Rickard's sparsity
+    measure): 0 when all are equal, ``1 - 1/n`` when one holds everything. Zero vectors give 0."""
+    if bool((values < 0).any()):
+        raise ValueError("values must be non-negative: the Gini coefficient is defined for magnitudes")
+    x, n = values.double().sort(dim=-1).values, values.shape[-1]
+    rank = torch.arange(1, n + 1, dtype=torch.float64)
+    total = x.sum(-1)
+    g = ((2 * rank - n - 1) * x).sum(-1) / (n * total.clamp_min(1e-300))
+    return torch.where(total > 0, g, torch.zeros_like(g))
+
+
+def gini_over_checkpoints(states: dict[int, dict], p: int) -> dict[str, torch.Tensor]:
+    """Gini coefficients of the Fourier component norms of ``W_E`` (number rows) and ``W_L`` at each checkpoint.
+
+    Returns ``steps``, ``W_E`` and ``W_L`` (``[n_checkpoints]`` each, in step order).
+    """
+    steps = sorted(states)
+    w_e = torch.stack([states[k]["embed.W_E"][:p].double() for k in steps])
+    w_l = torch.stack([weights_logit_map(states[k]["blocks.0.mlp.W_out"], states[k]["unembed.W_U"], p).T
+                       for k in steps])
+    return {"steps": torch.tensor(steps), "W_E": gini(component_norms(w_e)), "W_L": gini(component_norms(w_l))}
 
 
 def all_inputs(p: int, eq_token: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -173,44 +222,72 @@ def cos_fit(logits: torch.Tensor, key_freqs) -> tuple[dict[int, float], float]:
     return alphas, explained / float((centred**2).sum())
 
 
-def trig_sum_directions(p: int, key_freqs) -> torch.Tensor:
-    """Unit vectors ``cos(w_k (a + b))`` and ``sin(w_k (a + b))`` over the grid: ``[2 * len(key_freqs), p * p]``."""
+def trig_sum_directions(p: int, key_freqs, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Unit vectors ``cos(w_k (a + b))`` and ``sin(w_k (a + b))`` over the grid: ``[2 * len(key_freqs), p * p]``
+    (all cosines first, then the sines, in the order of ``key_freqs``)."""
     a, b = torch.cartesian_prod(torch.arange(p), torch.arange(p)).T
     angles = 2 * math.pi * torch.tensor(list(key_freqs), dtype=torch.float64)[:, None] * (a + b) / p
     directions = torch.cat([torch.cos(angles), torch.sin(angles)])
-    return (directions / directions.norm(dim=1, keepdim=True)).float()
+    return (directions / directions.norm(dim=1, keepdim=True)).to(dtype)
 
 
-def restricted_excluded(model: torch.nn.Module, p: int, key_freqs, is_train: torch.Tensor) -> dict[str, float]:
-    """Loss, restricted loss (test pairs) and excluded loss (training pairs) of one model.
+def _loss_acc(logits: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+    """Mean cross-entropy (float64) and accuracy of ``logits [N, C]``."""
+    logits = logits.double()
+    return float(F.cross_entropy(logits, labels)), float((logits.argmax(-1) == labels).double().mean())
 
-    ``is_train`` is a boolean mask over the grid of ``all_inputs``. Losses are over all the model's
-    output logits, as in training, in float64 (a grokked model's losses underflow float32).
+
+def split_key_directions(logits: torch.Tensor, key_freqs) -> dict[str, torch.Tensor]:
+    """The paper's ablations of ``logits [p * p, C]`` (grid order, float64): ``restricted`` keeps the constant
+    and the ``cos/sin(w_k (a + b))`` directions of the key frequencies over ``(a, b)``, ``excluded``
+    removes those directions, and ``excluded_each`` ``[len(key_freqs), p * p, C]`` removes one key
+    frequency's two directions at a time."""
+    p = math.isqrt(logits.shape[0])
+    directions = trig_sum_directions(p, key_freqs, torch.float64)
+    coefficients = directions @ logits.double()
+    kept = directions.T @ coefficients
+    n = len(directions) // 2
+    each = [directions[[i, i + n]].T @ coefficients[[i, i + n]] for i in range(n)]
+    return {"restricted": logits.mean(0) + kept, "excluded": logits - kept,
+            "excluded_each": logits - torch.stack(each) if each else logits[None, :0]}
+
+
+def restricted_excluded(model: torch.nn.Module, p: int, key_freqs, is_train: torch.Tensor) -> dict:
+    """The paper's progress measures of one model (Section 5.1), at the logits of the numbers ``0 .. p-1``.
+
+    ``is_train`` is a boolean mask over the grid of ``all_inputs``. Returns floats ``train_loss``,
+    ``train_acc``, ``test_loss`` and ``test_acc`` (over all the model's outputs, as in training),
+    ``restricted_loss`` and ``restricted_acc`` (``split_key_directions``' restricted logits, all pairs),
+    ``excluded_loss`` and ``excluded_acc`` (its excluded logits, training pairs),
+    ``mlp_restricted_loss`` (the TransformerLens demo's variant: the directions kept in the MLP
+    neurons, mapped to the logits through ``W_L``, the other paths' mean restored; all pairs), and a
+    tensor ``excluded_loss_per_freq`` (one key frequency removed at a time, training pairs). All in
+    float64 (a grokked model's losses underflow float32).
     """
     tokens, labels = all_inputs(p, model.cfg.d_vocab - 1)
     with torch.no_grad():
-        logits, cache = model.run_with_cache(tokens, last_only=True, names_filter=MLP_POST)
-    logits, acts = logits[:, -1], cache[MLP_POST][:, -1]
-    directions = trig_sum_directions(p, key_freqs).to(acts)
-    w_logit = FactoredMatrix(model.blocks[0].mlp.W_out.detach(), model.unembed.W_U.detach())
-    approx = acts.mean(0) + directions.T @ (directions @ acts)
-    restricted = (approx @ w_logit).AB
-    restricted = restricted + logits.mean(0) - restricted.mean(0)
-    excluded = logits - directions.T @ (directions @ logits)
-    logits, restricted, excluded = logits.double(), restricted.double(), excluded.double()
-    test = ~is_train
-    return {
-        "train_loss": float(F.cross_entropy(logits[is_train], labels[is_train])),
-        "test_loss": float(F.cross_entropy(logits[test], labels[test])),
-        "restricted_loss": float(F.cross_entropy(restricted[test], labels[test])),
-        "excluded_loss": float(F.cross_entropy(excluded[is_train], labels[is_train])),
-    }
+        full, cache = model.run_with_cache(tokens, last_only=True, names_filter=MLP_POST)
+    full, acts = full[:, -1].double(), cache[MLP_POST][:, -1].double()
+    logits = full[:, :p]
+    parts = split_key_directions(logits, key_freqs)
+    neurons = split_key_directions(acts, key_freqs)["restricted"] @ neuron_logit_map(model, p)
+    neurons = neurons - neurons.mean(0) + logits.mean(0)
+    out = {}
+    out["train_loss"], out["train_acc"] = _loss_acc(full[is_train], labels[is_train])
+    out["test_loss"], out["test_acc"] = _loss_acc(full[~is_train], labels[~is_train])
+    out["restricted_loss"], out["restricted_acc"] = _loss_acc(parts["restricted"], labels)
+    out["excluded_loss"], out["excluded_acc"] = _loss_acc(parts["excluded"][is_train], labels[is_train])
+    out["mlp_restricted_loss"] = _loss_acc(neurons, labels)[0]
+    out["excluded_loss_per_freq"] = torch.tensor([_loss_acc(x[is_train], labels[is_train])[0]
+                                                  for x in parts["excluded_each"]], dtype=torch.float64)
+    return out
 
 
 def progress_measures(build_model, states: dict[int, dict], p: int, key_freqs, is_train: torch.Tensor) -> dict:
     """``restricted_excluded`` at every checkpoint ``{step: state_dict}``, as tensors indexed like ``steps``.
 
-    ``build_model()`` returns a fresh model of the checkpoints' architecture; one model is reused.
+    ``excluded_loss_per_freq`` is ``[n_checkpoints, len(key_freqs)]``. ``build_model()`` returns a fresh
+    model of the checkpoints' architecture; one model is reused.
     """
     model = build_model().eval()
     rows = []
@@ -218,7 +295,9 @@ def progress_measures(build_model, states: dict[int, dict], p: int, key_freqs, i
         model.load_state_dict(states[step])
         rows.append(restricted_excluded(model, p, key_freqs, is_train))
     out = {"steps": torch.tensor(sorted(states))}
-    out.update({name: torch.tensor([r[name] for r in rows], dtype=torch.float64) for name in rows[0]})
+    for name in rows[0]:
+        values = [r[name] for r in rows]
+        out[name] = torch.stack(values) if torch.is_tensor(values[0]) else torch.tensor(values, dtype=torch.float64)
     return out
 
 
@@ -226,23 +305,63 @@ def phase_boundaries(steps: torch.Tensor, test_loss: torch.Tensor, excluded_loss
                      level: float = 0.1, tail: float = 0.1) -> dict[str, int | None]:
     """Estimate the paper's three phase boundaries from a run's own curves (at checkpoints ``steps``).
 
-    On log10 test loss, the plateau level is its maximum and the final level the median of the last
-    ``tail`` of the run; ``level`` is a share of the drop between them. ``circuit_formation_end``:
-    the last step at which the test loss is still within ``level`` of the plateau (the collapse
-    begins). ``cleanup_end``: the first step after it within ``level`` of the final level (the
-    collapse is over; None if never). ``memorisation_end``: the step of the lowest excluded loss
-    before ``circuit_formation_end`` (after it, the model relies on the key frequencies).
+    On log10 test loss, the final level is the median of the last ``tail`` of the run and the plateau
+    level the maximum before ``cleanup_end``, the first step at which the test loss comes within
+    ``level`` (a share of the drop between them) of the final level. Found in two passes (the first
+    with the global maximum), so a spike after the collapse, even one above the plateau's height,
+    moves neither boundary. ``circuit_formation_end`` is the last step
+    before ``cleanup_end`` at which the test loss is still within ``level`` of the plateau (the collapse
+    begins). ``memorisation_end`` is the step of the lowest excluded loss up to ``circuit_formation_end``
+    (after it, the model relies on the key frequencies). With no drop (a flat curve) ``cleanup_end`` is
+    None and the plateau is the whole run.
     """
     log_test = test_loss.double().log10()
     n_tail = max(1, int(round(tail * len(steps))))
-    high, low = log_test.max(), log_test[-n_tail:].median()
-    drop = high - low
-    circuit = int((log_test >= high - level * drop).nonzero().max())
-    after = (log_test[circuit:] <= low + level * drop).nonzero()
-    cleanup = circuit + int(after[0]) if len(after) and drop > 0 else None
+    low = log_test[-n_tail:].median()
+    cleanup, high = None, log_test.max()
+    for _ in range(2):  # the first pass's plateau may be a late spike; the second takes the maximum before cleanup
+        reached = (log_test <= low + level * (high - low)).nonzero().flatten()
+        cleanup = int(reached[0]) if high > low and len(reached) and int(reached[0]) > 0 else None
+        before = log_test[: (len(log_test) if cleanup is None else cleanup)]
+        high = before.max()
+    circuit = int((before >= high - level * (high - low)).nonzero().max())
     memorisation = int(excluded_loss[: circuit + 1].argmin())
     return {
         "memorisation_end": int(steps[memorisation]),
         "circuit_formation_end": int(steps[circuit]),
         "cleanup_end": None if cleanup is None else int(steps[cleanup]),
     }
+
+
+def count_spikes(steps: torch.Tensor, loss: torch.Tensor, factor: float = 100.0, window: int = 20,
+                 start: int | None = None, end: int | None = None, floor: float = 0.0) -> dict:
+    """Count upward loss spikes: a spike starts where the loss rises to at least ``factor`` times its
+    lowest value over the previous ``window`` logged steps, and ends once it is back below
+    ``sqrt(factor)`` times that value (one spike per excursion). Losses below ``floor`` count as
+    ``floor`` (e.g. float32's resolution, so that a float32 loss rounding between 0 and 1e-7 is no spike).
+
+    Only logged steps in ``[start, end]`` are read (None: no bound). Returns ``n_spikes``, the
+    ``spike_steps`` at which each starts, ``max_rise`` (the largest ratio of a loss to the lowest loss of
+    the ``window`` before it, over the whole range, spike or not) and ``min_loss``.
+    """
+    if factor <= 1 or not math.isfinite(factor):
+        raise ValueError(f"factor={factor!r} must be a finite number > 1")
+    if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+        raise ValueError(f"window={window!r} must be an integer >= 1")
+    if not floor >= 0:
+        raise ValueError(f"floor={floor!r} must be a number >= 0")
+    keep = torch.ones(len(steps), dtype=torch.bool)
+    keep &= steps >= start if start is not None else keep
+    keep &= steps <= end if end is not None else keep
+    steps, log_loss = steps[keep], loss[keep].double().clamp_min(max(floor, 1e-300)).log10()
+    threshold, spikes, baseline, max_rise = math.log10(factor), [], None, 0.0
+    for i in range(1, len(log_loss)):
+        floor = float(log_loss[max(0, i - window):i].min())
+        max_rise = max(max_rise, float(log_loss[i]) - floor)
+        if baseline is None and float(log_loss[i]) - floor >= threshold:
+            baseline = floor
+            spikes.append(int(steps[i]))
+        elif baseline is not None and float(log_loss[i]) - baseline < threshold / 2:
+            baseline = None
+    return {"n_spikes": len(spikes), "spike_steps": spikes, "max_rise": 10 ** max_rise,
+            "min_loss": float(10 ** log_loss.min()) if len(log_loss) else math.nan}

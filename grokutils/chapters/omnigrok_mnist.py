@@ -60,6 +60,10 @@ class OmnigrokMNISTSettings:
         min_final_test_acc: Checks: the grokking run's final test accuracy reaches this.
         baseline_max_ratio: Checks: the baseline's test accuracy passes ``general_acc`` within this
             many times its step of 100% training accuracy.
+        max_test_acc_at_fit: Checks: the grokking run's test accuracy at the logged step where its
+            training accuracy first reaches 100% is at most this (the prose calls it low).
+        max_norm_ratio: Checks: the grokking run's weight norm when its test accuracy passes
+            ``general_acc`` is at most this share of its norm when it fit (the norm fell in between).
     """
 
     profile: str
@@ -74,6 +78,8 @@ class OmnigrokMNISTSettings:
     min_delay_ratio: float = 10.0
     min_final_test_acc: float = 0.85
     baseline_max_ratio: float = 3.0
+    max_test_acc_at_fit: float = 0.5
+    max_norm_ratio: float = 0.9
 
     data_files = tuple(MNIST_FILES.values())
 
@@ -111,13 +117,23 @@ def settings(profile: str | None = None, alpha: float = PAPER_ALPHA, steps: int 
                                  min_train_acc=1.0 if claims else 0.3)
 
 
+def fmt(value: float | None, spec: str = ".0f") -> str:
+    """``value`` for the prose in format ``spec``, or ``"n/a"`` for None (a run that never reached a threshold)."""
+    return "n/a" if value is None else format(value, spec)
+
+
 def measure(run: History, baseline: History, general_acc: float = GENERAL_ACC) -> dict:
     """The chapter's numbers: when each run fit and generalised (test accuracy ``general_acc``), accuracies, norms."""
-    train_100 = run.steps_to("train_acc", 1.0)
+    train_100, test_80 = run.steps_to("train_acc", 1.0), run.steps_to("val_acc", general_acc)
+    base_train_100 = baseline.steps_to("train_acc", 1.0)
     return {
         "train_100_step": train_100,
-        "test_80_step": run.steps_to("val_acc", general_acc),
+        "test_80_step": test_80,
         "test_acc_at_train_100": None if train_100 is None else run.value_at("val_acc", train_100),
+        "norm_at_train_100": None if train_100 is None else run.value_at("weight_norm", train_100),
+        "norm_at_test_80": None if test_80 is None else run.value_at("weight_norm", test_80),
+        "delay_ratio": None if None in (train_100, test_80) else test_80 / train_100,
+        "fit_ratio": None if None in (train_100, base_train_100) else train_100 / base_train_100,
         "initial_train_acc": run.train_acc[0].item(),
         "final_train_acc": run.train_acc[-1].item(),
         "final_test_acc": run.val_acc[-1].item(),
@@ -125,7 +141,7 @@ def measure(run: History, baseline: History, general_acc: float = GENERAL_ACC) -
         "norm_peak": run.weight_norm.max().item(),
         "norm_end": run.weight_norm[-1].item(),
         "finite": run.is_finite(),
-        "base_train_100_step": baseline.steps_to("train_acc", 1.0),
+        "base_train_100_step": base_train_100,
         "base_test_80_step": baseline.steps_to("val_acc", general_acc),
         "base_initial_train_acc": baseline.train_acc[0].item(),
         "base_final_train_acc": baseline.train_acc[-1].item(),
@@ -151,6 +167,13 @@ def check(results: dict, s: OmnigrokMNISTSettings) -> list:
     checks.claim(f"α run: test {general} at least {s.min_delay_ratio:g}x later than training 100%",
                  f"steps {train_100} and {test_80}",
                  lambda: None not in (train_100, test_80) and test_80 >= s.min_delay_ratio * train_100)
+    at_fit = r["test_acc_at_train_100"]
+    checks.claim(f"α run: test accuracy at most {s.max_test_acc_at_fit:.0%} when training accuracy reaches 100%",
+                 "n/a" if at_fit is None else f"{at_fit:.3f}", at_fit is not None and at_fit <= s.max_test_acc_at_fit)
+    fit_norm, general_norm = r["norm_at_train_100"], r["norm_at_test_80"]
+    checks.claim(f"α run: weight norm at test {general} at most {s.max_norm_ratio:g} x its norm at training 100%",
+                 "n/a" if None in (fit_norm, general_norm) else f"{fit_norm:.1f} -> {general_norm:.1f}",
+                 lambda: None not in (fit_norm, general_norm) and general_norm <= s.max_norm_ratio * fit_norm)
     checks.claim(f"α run: final test accuracy at least {s.min_final_test_acc:.0%}", f"{r['final_test_acc']:.3f}",
                  r["final_test_acc"] >= s.min_final_test_acc)
     checks.claim("α run: the weight norm ended below its peak", f"{r['norm_peak']:.1f} -> {r['norm_end']:.1f}",

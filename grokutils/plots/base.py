@@ -100,15 +100,17 @@ def plot_accuracy_and_norm(history: History, marks: dict[str, int | None] | None
     return fig
 
 
-def plot_accuracy_comparison(histories: dict[str, History]) -> plt.Figure:
-    """Test accuracy (solid) and training accuracy (dotted) of several runs against steps (log)."""
+def plot_accuracy_comparison(histories: dict[str, History], val_label: str = "test",
+                             legend_loc: str = "upper left") -> plt.Figure:
+    """Held-out accuracy (solid; ``val_label`` names it) and training accuracy (dotted) of several runs against
+    steps (log axis), one colour a run."""
     fig, ax = plt.subplots(layout="constrained")
     for color, (label, history) in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"], histories.items()):
         steps = history.steps.clamp(min=1)
-        ax.plot(steps, history.val_acc, color=color, label=f"{label}: test")
+        ax.plot(steps, history.val_acc, color=color, label=f"{label}: {val_label}")
         ax.plot(steps, history.train_acc, color=color, ls=":", label=f"{label}: train")
     ax.set(xscale="log", xlabel="optimisation step", ylabel="accuracy", ylim=(-0.02, 1.02))
-    ax.legend(loc="upper left")
+    ax.legend(loc=legend_loc)
     return fig
 
 

@@ -60,23 +60,79 @@ def plot_logit_components(norms: torch.Tensor, key_freqs) -> plt.Figure:
     return fig
 
 
+def _phase_lines(ax, phases: dict[str, int | None]) -> None:
+    for boundary in phases.values():
+        if boundary is not None:
+            ax.axvline(boundary, color="k", ls=":", lw=1)
+
+
 def plot_progress_measures(measures: dict[str, torch.Tensor], steps, weight_norm,
                            phases: dict[str, int | None]) -> plt.Figure:
-    """Train, test, restricted and excluded loss at the checkpoints (``fourier.progress_measures``, top) and
-    the sum of squared weights (bottom, logged ``steps``), with a dotted line at each phase boundary."""
-    fig, (loss_ax, norm_ax) = plt.subplots(2, 1, figsize=(7.5, 5.0), sharex=True, layout="constrained")
-    curves = {"train": ("train_loss", TRAIN_COLOR), "test": ("test_loss", VAL_COLOR),
-              "restricted": ("restricted_loss", RESTRICTED_COLOR), "excluded": ("excluded_loss", EXCLUDED_COLOR)}
-    for label, (key, color) in curves.items():
-        loss_ax.plot(measures["steps"], measures[key], color=color, label=label)
+    """Train, test, restricted and excluded loss at the checkpoints (``fourier.progress_measures``, top; the
+    TransformerLens demo's restricted loss dashed), the restricted and excluded accuracy (middle), and the
+    sum of squared weights (bottom, logged ``steps``), with a dotted line at each phase boundary."""
+    fig, (loss_ax, acc_ax, norm_ax) = plt.subplots(3, 1, figsize=(7.5, 6.6), sharex=True, layout="constrained",
+                                                   height_ratios=(2, 1, 1))
+    curves = {"train": ("train_loss", TRAIN_COLOR, "-"), "test": ("test_loss", VAL_COLOR, "-"),
+              "restricted": ("restricted_loss", RESTRICTED_COLOR, "-"),
+              "excluded": ("excluded_loss", EXCLUDED_COLOR, "-"),
+              "restricted (MLP, demo)": ("mlp_restricted_loss", RESTRICTED_COLOR, "--")}
+    for label, (key, color, ls) in curves.items():
+        loss_ax.plot(measures["steps"], measures[key], color=color, ls=ls, label=label)
     loss_ax.set(yscale="log", ylabel="loss")
-    loss_ax.legend(ncol=4, loc="lower left")
+    loss_ax.legend(ncol=3, loc="lower left")
+    for label, key, color in (("restricted (all pairs)", "restricted_acc", RESTRICTED_COLOR),
+                              ("excluded (training pairs)", "excluded_acc", EXCLUDED_COLOR),
+                              ("test", "test_acc", VAL_COLOR)):
+        acc_ax.plot(measures["steps"], measures[key], color=color, label=label)
+    acc_ax.set(ylabel="accuracy", ylim=(-0.02, 1.02))
+    acc_ax.legend(ncol=3, loc="center right")
     norm_ax.plot(steps, weight_norm**2, color=NORM_COLOR)
     norm_ax.set(xlabel="epoch", ylabel="sum of squared weights")
-    for ax in (loss_ax, norm_ax):
-        for boundary in phases.values():
-            if boundary is not None:
-                ax.axvline(boundary, color="k", ls=":", lw=1)
+    for ax in (loss_ax, acc_ax, norm_ax):
+        _phase_lines(ax, phases)
+    return fig
+
+
+def plot_excluded_per_freq(measures: dict[str, torch.Tensor], key_freqs, phases: dict[str, int | None]) -> plt.Figure:
+    """The excluded loss with one key frequency removed at a time (``excluded_loss_per_freq``), beside the
+    train loss and the excluded loss with all of them removed."""
+    fig, ax = plt.subplots(figsize=(7.5, 3.2), layout="constrained")
+    steps = measures["steps"]
+    ax.plot(steps, measures["train_loss"], color=TRAIN_COLOR, label="train")
+    ax.plot(steps, measures["excluded_loss"], color=EXCLUDED_COLOR, lw=2.4, label="all key frequencies removed")
+    for i, k in enumerate(key_freqs):
+        ax.plot(steps, measures["excluded_loss_per_freq"][:, i], lw=1, label=f"k = {k} removed")
+    ax.set(yscale="log", xlabel="epoch", ylabel="loss on the training pairs")
+    ax.legend(ncol=3, fontsize=8, loc="lower left")
+    _phase_lines(ax, phases)
+    return fig
+
+
+def plot_gini(gini: dict[str, torch.Tensor], phases: dict[str, int | None]) -> plt.Figure:
+    """Gini coefficients of the Fourier component norms of ``W_E`` and ``W_L`` at each checkpoint
+    (``fourier.gini_over_checkpoints``), with the phase boundaries dotted."""
+    fig, ax = plt.subplots(figsize=(7.5, 2.8), layout="constrained")
+    ax.plot(gini["steps"], gini["W_E"], color=VAL_COLOR, label="embedding $W_E$")
+    ax.plot(gini["steps"], gini["W_L"], color=TRAIN_COLOR, label="neuron-logit map $W_L$")
+    ax.set(xlabel="epoch", ylabel="Gini coefficient", ylim=(0, 1))
+    ax.legend(loc="upper left")
+    _phase_lines(ax, phases)
+    return fig
+
+
+def plot_spike_controls(histories: dict, window: int) -> plt.Figure:
+    """Training loss (top) and sum of squared weights (bottom) over the first ``window`` epochs of each run
+    ``{name: History}`` (the run and its spike controls)."""
+    fig, (loss_ax, norm_ax) = plt.subplots(2, 1, figsize=(7.5, 4.6), sharex=True, layout="constrained")
+    colors = (TRAIN_COLOR, VAL_COLOR, RESTRICTED_COLOR, EXCLUDED_COLOR)
+    for color, (name, history) in zip(colors, histories.items()):
+        shown = history.steps <= window
+        loss_ax.plot(history.steps[shown], history.train_loss[shown], color=color, lw=1, label=name)
+        norm_ax.plot(history.steps[shown], history.weight_norm[shown] ** 2, color=color, lw=1)
+    loss_ax.set(yscale="log", ylabel="training loss")
+    loss_ax.legend(loc="upper right")
+    norm_ax.set(xlabel="epoch", ylabel="sum of squared weights")
     return fig
 
 

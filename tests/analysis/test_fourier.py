@@ -85,11 +85,70 @@ def test_restricted_and_excluded_losses_of_one_model():
     cfg, model, split, is_train = _tiny_run()
     p = cfg.task.p
     out = fo.restricted_excluded(model, p, [1, 2], is_train)
-    assert set(out) == {"train_loss", "test_loss", "restricted_loss", "excluded_loss"}
+    assert set(out) == {"train_loss", "train_acc", "test_loss", "test_acc", "restricted_loss", "restricted_acc",
+                        "excluded_loss", "excluded_acc", "mlp_restricted_loss", "excluded_loss_per_freq"}
     with torch.no_grad():
         logits = model.final_logits(split.x_train)
     assert out["train_loss"] == pytest.approx(float(torch.nn.functional.cross_entropy(logits, split.y_train)), rel=1e-4)
-    assert all(v > 0 and math.isfinite(v) for v in out.values())
+    assert out["excluded_loss_per_freq"].shape == (2,)
+    assert all(v > 0 and math.isfinite(v) for k, v in out.items() if k.endswith("loss"))
+    assert all(0 <= v <= 1 for k, v in out.items() if k.endswith("acc"))
+
+
+def _trig_logits(p: int):
+    """Logits over the grid: a constant per answer, cos/sin(w_k (a + b)) terms at k = 2 and at k = 5, and a
+    term at k = 3 in a alone (not a key direction)."""
+    a, b = torch.cartesian_prod(torch.arange(p), torch.arange(p)).T.double()
+    c = torch.arange(p).double()
+    w = lambda k: 2 * math.pi * k / p  # noqa: E731
+    k2 = torch.cos(w(2) * (a + b))[:, None] * torch.cos(w(2) * c) + torch.sin(w(2) * (a + b))[:, None] * torch.sin(w(2) * c)
+    k5 = 0.5 * torch.sin(w(5) * (a + b))[:, None] * torch.cos(w(5) * c)
+    const = torch.linspace(-1, 1, p, dtype=torch.float64)[None, :].expand(p * p, p)
+    other = 0.3 * torch.cos(w(3) * a)[:, None] * torch.sin(w(3) * c)
+    return const, k2, k5, other
+
+
+def test_split_key_directions_keeps_the_constant_and_the_key_terms():
+    p = 13
+    const, k2, k5, other = _trig_logits(p)
+    parts = fo.split_key_directions(const + k2 + k5 + other, [2, 5])
+    torch.testing.assert_close(parts["restricted"], const + k2 + k5)
+    torch.testing.assert_close(parts["excluded"], const + other)
+    assert parts["excluded_each"].shape == (2, p * p, p)
+    torch.testing.assert_close(parts["excluded_each"][0], const + k5 + other)  # k = 2 removed
+    torch.testing.assert_close(parts["excluded_each"][1], const + k2 + other)  # k = 5 removed
+
+
+def test_key_frequencies_of_a_planted_neuron_logit_map():
+    p = 31
+    w_l = _embedding(p, {4: 1.0, 9: 0.7, 13: 0.5}, d=24).T  # [d_mlp, p]: periodic in the answer c
+    power = fo.freq_power(w_l.T)
+    assert fo.key_frequencies(power) == [4, 9, 13]
+    w_out, w_u = torch.eye(24), torch.cat([w_l, torch.randn(24, 1)], dim=1)  # an extra non-number output
+    torch.testing.assert_close(fo.weights_logit_map(w_out, w_u, p), w_l.double())
+
+
+def test_gini_coefficient():
+    assert fo.gini(torch.ones(10)).item() == pytest.approx(0.0)
+    assert fo.gini(torch.tensor([0.0, 0.0, 0.0, 5.0])).item() == pytest.approx(0.75)
+    assert fo.gini(torch.zeros(4)).item() == 0.0
+    batched = fo.gini(torch.tensor([[1.0, 1.0], [0.0, 2.0]]))
+    assert batched.tolist() == pytest.approx([0.0, 0.5])
+    with pytest.raises(ValueError, match="non-negative"):
+        fo.gini(torch.tensor([1.0, -1.0]))
+    sparse, dense = _embedding(31, {3: 1.0}), torch.randn(31, 16, generator=torch.Generator().manual_seed(0))
+    assert fo.gini(fo.component_norms(sparse)) > 0.8 > fo.gini(fo.component_norms(dense))
+
+
+def test_gini_over_checkpoints():
+    cfg, model, _, _ = _tiny_run()
+    p = cfg.task.p
+    sparse = {k: v.clone() for k, v in model.state_dict().items()}
+    sparse["embed.W_E"][:p] = _embedding(p, {3: 1.0}, d=32, seed=1)
+    out = fo.gini_over_checkpoints({20: sparse, 10: model.state_dict()}, p)
+    assert out["steps"].tolist() == [10, 20] and out["W_E"].shape == (2,) and out["W_L"].shape == (2,)
+    assert out["W_E"][1] > out["W_E"][0]
+    assert out["W_L"][0] == pytest.approx(fo.gini(fo.component_norms(fo.neuron_logit_map(model, p).T)).item())
 
 
 def test_progress_measures_follow_the_checkpoints():
@@ -118,3 +177,49 @@ def test_phase_boundaries_of_a_synthetic_run():
     flat = fo.phase_boundaries(steps, torch.ones(len(steps)), torch.ones(len(steps)))
     assert flat["cleanup_end"] is None
 
+
+
+def _grokking_curve(steps: torch.Tensor) -> torch.Tensor:
+    """log10 test loss: memorise (rise), plateau at 1.4, collapse 9k-14k to -3."""
+    s = steps.double()
+    log_test = torch.where(s < 1500, 0.7 + s / 1500 * 0.7, torch.tensor(1.4))
+    return torch.where(s > 9000, 1.4 - (s - 9000) / 5000 * 4.4, log_test).clamp_min(-3.0)
+
+
+def test_phase_boundaries_ignore_a_late_spike_at_the_plateau_height():
+    steps = torch.arange(0, 20_001, 100)
+    log_test = _grokking_curve(steps)
+    spiked = log_test.clone()
+    spiked[(steps >= 16_000) & (steps <= 16_300)] = 1.5  # a late spike, above the plateau
+    excluded = torch.ones(len(steps))
+    excluded[15] = 0.01
+    clean, late = (fo.phase_boundaries(steps, 10 ** curve, excluded) for curve in (log_test, spiked))
+    assert late == clean
+    assert abs(clean["circuit_formation_end"] - 9500) <= 100 and abs(clean["cleanup_end"] - 13500) <= 100
+    assert clean["memorisation_end"] == 1500
+
+
+def test_count_spikes():
+    steps = torch.arange(0, 5000, 10)
+    loss = torch.full((len(steps),), 1e-7, dtype=torch.float64)
+    loss[:50] = torch.logspace(0, -7, 50, dtype=torch.float64)  # the fit: falling, never a spike
+    for start in (1500, 3000, 4500):
+        loss[(steps >= start) & (steps < start + 60)] = 1e-2  # three excursions to 1e-2
+    loss[(steps >= 3500) & (steps < 3520)] = 3e-6  # a bump of 30x: below the factor
+    out = fo.count_spikes(steps, loss, factor=100, window=20)
+    assert out["n_spikes"] == 3 and out["spike_steps"] == [1500, 3000, 4500]
+    assert out["max_rise"] == pytest.approx(1e5) and out["min_loss"] == pytest.approx(1e-7)
+    assert fo.count_spikes(steps, loss, end=2000)["n_spikes"] == 1
+    assert fo.count_spikes(steps, loss, start=2000)["spike_steps"] == [3000, 4500]
+    assert fo.count_spikes(steps, loss, factor=10)["n_spikes"] == 4
+    assert fo.count_spikes(steps, torch.logspace(0, -9, len(steps)))["n_spikes"] == 0
+    rounding = torch.where(torch.arange(len(steps)) % 7 == 0, 1.2e-7, 0.0).double()  # a float32 loss near zero
+    assert fo.count_spikes(steps, rounding)["n_spikes"] > 0
+    assert fo.count_spikes(steps, rounding, floor=2.0**-23)["n_spikes"] == 0
+    assert fo.count_spikes(steps, loss, floor=2.0**-23)["n_spikes"] == 3
+    with pytest.raises(ValueError, match="floor=-1"):
+        fo.count_spikes(steps, loss, floor=-1)
+    with pytest.raises(ValueError, match="factor=1"):
+        fo.count_spikes(steps, loss, factor=1)
+    with pytest.raises(ValueError, match="window=0"):
+        fo.count_spikes(steps, loss, window=0)

@@ -13,9 +13,13 @@ from grokutils.tasks.mnist import MNIST_FILES
 def test_book_settings_are_the_measured_ones():
     s = chapter.settings("book")
     assert (s.profile, s.device, s.seed, s.claims) == ("book", None, 0, True)
-    assert len(s.alphas) == 16 and math.isclose(s.alphas[0], 0.1) and math.isclose(s.alphas[-1], 10.0)
-    land = s.landscape[0].train
-    assert (land.steps, land.batch_size, land.n_logs, land.weight_decay, land.fixed_norm) == (3000, 200, 8, 0.0, True)
+    assert len(s.alphas) == 11 and math.isclose(s.alphas[0], 0.1) and math.isclose(s.alphas[-1], 10.0)
+    assert math.isclose(s.alphas[5], 1.0) and s.sizes == [268, 1000, 7196] and s.trajectory_size == 1000
+    land = s.landscape[0][0]
+    t = land.train
+    assert (t.steps, t.batch_size, t.n_logs, t.log_spacing, t.weight_decay, t.fixed_norm, t.loss) == (
+        3000, 100, 31, "linear", 0.0, True, "mse")
+    assert chapter.eval_every(t) == 100 and land.task.test_points == 2000 and land.task.train_points == 268
     assert s.weight_decays == [0.1, 0.15, 0.2, 0.3, 0.5, 1.0] and s.general_acc == 0.8
     assert all((c.train.steps, c.train.n_logs, c.train.stop_at_val_acc) == (15_000, 120, 0.8) for c in s.wd_sweep)
     assert s.trajectory == omnigrok_mnist.settings("book").grokking  # the MNIST chapter's cached run
@@ -24,14 +28,21 @@ def test_book_settings_are_the_measured_ones():
     assert (con.model.init_scale, con.train.weight_decay, con.train.fixed_norm) == (0.8, 0.0, True)
     assert (std.train.batch_size, std.train.lr, std.train.betas, std.train.steps) == (None, 1e-3, (0.9, 0.98), 3000)
     assert (std.train.n_logs, std.train.checkpoint_every, std.train.stop_at_val_acc) == (429, None, 0.95)
-    assert s.slope_range == (-1.5, -0.5) and s.max_delay_ratio == 0.2 and s.delay_acc == 0.95
+    assert std.model.init == "nanda" and std.train.loss == "cross_entropy_f64"
+    probe = s.cost_probe[0]
+    assert (probe.task.p, probe.task.frac_train, probe.train.steps, probe.train.n_logs) == (113, 0.3, 20, 2)
+    assert s.cost_probe[1].train.fixed_norm and s.paper_epochs == 40_000
+    assert (s.min_grok_ratio, s.max_delay_ratio, s.delay_acc, s.excluded_slope, s.ci_level) == (3.0, 0.2, 0.95, -0.5, 0.95)
     assert s.data_files == tuple(MNIST_FILES.values())
 
 
 def test_paper_settings_are_omnigroks():
     s = chapter.settings("paper")
-    t = s.landscape[0].train
-    assert (t.steps, t.batch_size, t.weight_decay, t.fixed_norm, t.loss) == (10_000, 100, 0.0, True, "mse")
+    assert len(s.alphas) == 21 and s.sizes == chapter.omnigrok_sizes() and len(s.sizes) == 28
+    assert s.sizes[:3] == [10, 13, 19] and s.sizes[-6:] == [13894, 19306, 26826, 37275, 51794, 60000]
+    t = s.landscape[-1][0].train
+    assert (t.steps, t.batch_size, t.weight_decay, t.fixed_norm, chapter.eval_every(t)) == (10_000, 100, 0.0, True, 50)
+    assert s.landscape[0][0].train.batch_size == 10  # 10 images: full batch, as their data loader gives them
     assert s.weight_decays == [0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3] and s.wd_sweep[0].train.steps == 200_000
     std = s.modular[0]
     assert (std.task.p, std.task.frac_train, std.train.steps, std.model.d_model) == (113, 0.3, 40_000, 128)
@@ -41,19 +52,21 @@ def test_paper_settings_are_omnigroks():
 @pytest.mark.parametrize("profile", ["smoke", "book", "paper"])
 def test_every_sweep_is_batchable(profile):
     s = chapter.settings(profile)
-    for runs in (s.landscape, s.wd_sweep, s.modular):
+    for runs in (*s.landscape, s.wd_sweep, s.modular, s.cost_probe):
         check_batchable(list(runs))
     assert all(c.train.stop_at_val_acc == s.general_acc for c in s.wd_sweep)
     assert all(c.train.stop_at_val_acc == s.delay_acc for c in s.modular)
+    assert s.trajectory.task.train_points == s.trajectory_size in s.sizes
 
 
 def test_smoke_settings_and_seed():
     s = chapter.settings("smoke", seed=3, device="cpu")
     assert not s.claims and (s.seed, s.device) == (3, "cpu")
-    assert s.landscape[0].model.seed == 3 and s.wd_sweep[0].train.seed == 3 and s.trajectory.model.seed == 3
+    assert s.landscape[0][0].model.seed == 3 and s.wd_sweep[0].train.seed == 3 and s.trajectory.model.seed == 3
     assert s.modular[0].task.seed == 3 and s.modular[1].model.seed == 3
     lines = s.describe()
-    assert lines[0].startswith("landscape: 12 values of α in [0.1, 10]") and "p = 23" in lines[-1]
+    assert lines[0].startswith("landscape: 5 values of α in [0.1, 10] at 2 training-set sizes [100, 200]")
+    assert "p = 23" in lines[-1] and "cost probe" in lines[-1]
 
 
 @pytest.mark.parametrize("kwargs, match", [
@@ -78,58 +91,122 @@ def test_cuda_without_cuda_is_an_error():
         chapter.settings("smoke", device="cuda")
 
 
-def test_alpha_grid():
+def test_alpha_grid_and_sizes():
     grid = chapter.alpha_grid(5, 0.1, 10.0)
     assert [round(a, 6) for a in grid] == [0.1, 0.316228, 1.0, 3.162278, 10.0]
+    assert chapter.omnigrok_sizes()[10] == 268 and chapter.omnigrok_sizes()[14] == 1000
+    with pytest.raises(ValueError, match="steps=3000 must be a multiple of eval_every=70"):
+        chapter.landscape_runs(1000, 5, 3000, 100, 70, 2000, 0)
 
 
-def _runs(make_history, s, test_loss=None, constrained_general=150):
-    """Synthetic runs for ``s``: an L, a U (α_c near 1.5), t = 1000/γ, delays 1,900 and ``constrained_general`` - 100."""
-    landscape = [make_history([0, 100], train_loss=[0.1, 0.1 if a < 0.5 else 1e-4],
-                              val_loss=[0.1, 0.02 + 0.05 * math.log(a / 1.5) ** 2 if test_loss is None else test_loss],
-                              weight_norm=[a, a]) for a in s.alphas]
-    trajectory = make_history([0, 1000, 100_000], train_loss=[0.5, 1e-3, 1e-4], val_loss=[0.6, 0.1, 0.03],
-                              train_acc=[0.1, 1.0, 1.0], weight_norm=[80.0, 79.0, 30.0])
-    wd_runs = [make_history([0, round(1000 / g)], val_acc=[0.1, s.general_acc]) for g in s.weight_decays]
-    standard = make_history([0, 100, 2000], train_acc=[0.0, 0.96, 1.0], val_acc=[0.0, 0.1, 0.96],
-                            weight_norm=[30.0, 28.0, 20.0])
-    constrained = make_history([0, 100, constrained_general], train_acc=[0.0, 0.96, 1.0], val_acc=[0.0, 0.5, 0.96],
-                               weight_norm=[24.0, 24.0, 24.0])
-    return landscape, trajectory, wd_runs, (standard, constrained)
+def test_fmt():
+    assert (chapter.fmt(1.234), chapter.fmt(None), chapter.fmt(math.nan), chapter.fmt(2.5, ".1f")) == (
+        "1.23", "n/a", "n/a", "2.5")
+    assert (chapter.fmt_band((0.631, 6.31)), chapter.fmt_band(None)) == ("0.63 to 6.31", "no value")
+
+
+def _errors(alphas, kind):
+    """Best errors on the grid: ``"LU"`` (fits for α >= 0.25, test U around 1.5) or ``"UU"`` (large α fits badly)."""
+    train, test = [], []
+    for a in alphas:
+        u = 0.1 + 0.15 * math.log(a / 1.5) ** 2
+        if kind == "LU":
+            train.append(0.0 if a >= 0.25 else 0.9)
+            test.append(min(u, 0.9))
+        else:
+            train.append(min(max(u - 0.1, 0.0), 0.9))
+            test.append(min(u, 0.9))
+    return train, test
+
+
+def _runs(make_history, s, kinds=None, traj_end_err=None, wd_exponent=-1.0, constrained_general=150,
+          standard=((100, 0.96, 0.2), 2000)):
+    """Synthetic runs for ``s``: LU at the smallest size and UU at the largest, a trajectory ending 0.2 below
+    the landscape, t = 1000·γ^wd_exponent, a standard run fitting at ``standard[0]`` and generalising at
+    ``standard[1]``, and a constrained run generalising at ``constrained_general``."""
+    kinds = kinds or ["LU"] * (len(s.sizes) - 1) + ["UU"]
+    landscape = []
+    for kind in kinds:
+        train, test = _errors(s.alphas, kind)
+        landscape.append([make_history([0, 50, 100], train_acc=[0.1, 1 - tr, 1 - tr], val_acc=[0.05, 1 - te, 0.05],
+                                       train_loss=[1.0, 0.01, 0.02], val_loss=[1.0, 0.03, 0.05], weight_norm=[a, a, a])
+                          for a, tr, te in zip(s.alphas, train, test)])
+    w0 = chapter.lu.unit_norm(s.trajectory.model)
+    traj_train, traj_test = _errors(s.alphas, kinds[s.sizes.index(s.trajectory_size)])
+    end_err = chapter.lu.interpolate_log(s.alphas, traj_test, 5.0) - 0.2 if traj_end_err is None else traj_end_err
+    trajectory = make_history([0, 1000, 100_000], train_acc=[0.1, 1.0, 1.0], val_acc=[0.1, 0.2, 1 - end_err],
+                              weight_norm=[8.0 * w0, 7.9 * w0, 5.0 * w0])
+    wd_runs = [make_history([0, round(1000 * g**wd_exponent)], val_acc=[0.1, s.general_acc]) for g in s.weight_decays]
+    (fit_step, fit_acc, test_at_fit), general = standard
+    std = make_history([0, fit_step, general], train_acc=[0.0, fit_acc, 1.0], val_acc=[0.0, test_at_fit, 0.96],
+                       weight_norm=[30.0, 28.0, 20.0])
+    con = make_history([0, 100, constrained_general], train_acc=[0.0, 0.96, 1.0], val_acc=[0.0, 0.5, 0.96],
+                       weight_norm=[24.0, 24.0, 24.0])
+    probe = (make_history([0, 20]), make_history([0, 20]))
+    return landscape, trajectory, wd_runs, (std, con), probe
 
 
 def test_measure_and_check_on_the_phenomenon(make_history, capsys):
     s = chapter.settings("book")
     r = chapter.measure(*_runs(make_history, s), s)
-    assert 1.0 < r["alpha_c"] < 2.5 and r["test_loss_at_alpha_c"] < min(r["test_loss_low_end"], r["test_loss_high_end"])
+    small = r["landscape"][268]
+    assert 1.0 < small["alpha_c"] < 2.6 and small["fit_band"] == pytest.approx((0.251, 10.0), abs=1e-3)
+    assert small["train_loss"][0] == pytest.approx(0.1) and small["test_loss"][0] == pytest.approx(0.3)  # x 10 classes
+    assert small["gap_right"] > 0.2 and r["landscape"][7196]["gap_right"] < 0.15
     assert r["wd_slope"] == pytest.approx(-1.0, abs=0.01) and r["wd_steps"][-1] == 1000
+    assert r["wd_fit"].excludes(-0.5) and not r["wd_fit"].excludes(-1.0)
     assert (r["delay_unconstrained"], r["delay_constrained"], r["traj_train_100_step"]) == (1900, 50, 1000)
-    assert r["alpha_start"] == pytest.approx(80.0 / r["w0"]) and r["modular"]["constrained"]["norm_end"] == 24.0
+    assert r["grok_ratio"] == 19.0 and r["modular"]["standard"]["test_acc_at_fit"] == 0.2
+    assert r["alpha_start"] == pytest.approx(8.0) and r["alpha_end"] == pytest.approx(5.0)
+    assert r["modular"]["constrained"]["norm_end"] == 24.0 and r["probe_paper_hours"] == 0.0
     checks = chapter.check(r, s)
-    assert all(c.passed for c in checks) and len(checks) == 4 + 1 + 6
+    assert all(c.passed for c in checks) and len(checks) == 4 + 3 + 3 + 1 + 2 + 3
     assert "all checks passed" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("without, failed, held", [
-    (dict(test_loss=0.05), "the test loss is U-shaped", "constrained delay"),  # flat test loss: no U
-    (dict(constrained_general=2000), "the constrained delay is under 0.2 x the standard one", "U-shaped"),
+@pytest.mark.parametrize("without, failed", [
+    (dict(kinds=["LU", "LU", "LU"]), "smaller at N = 7,196 (UU)"),  # no UU at the largest size
+    (dict(kinds=["UU", "UU", "UU"]), "N = 268: the runs fit"),  # no L at the smallest size
+    (dict(kinds=["LU", "LU", "LU"]), "N = 7,196: the training error is above 0.01 at both ends"),  # an L, not a U
+    (dict(traj_end_err=0.3), "the α = 8 run ends left of where it started, its test error more than 0.05 below"),
+    (dict(wd_exponent=-0.5), "confidence interval excludes -0.5"),  # t ∝ 1/√γ
+    (dict(standard=((1000, 0.96, 0.2), 2000)), "the ordinary run groks"),  # delay only ~1x its fitting time
+    (dict(constrained_general=2000), "the constrained delay is under 0.2 x the standard one"),
+    (dict(standard=((100, 0.96, 0.2), 2000), constrained_general=10**9), "both modular runs reached 95%"),
 ])
-def test_check_fails_without_the_phenomenon(make_history, without, failed, held):
+def test_check_fails_without_the_phenomenon(make_history, without, failed):
     s = chapter.settings("book")
-    r = chapter.measure(*_runs(make_history, s, **without), s)
-    with pytest.raises(AssertionError, match=failed) as err:
+    runs = _runs(make_history, s, **without)
+    if without.get("constrained_general") == 10**9:  # the constrained run never reaches 95% test accuracy
+        runs[3][1].metrics["val_acc"][-1] = 0.5
+    r = chapter.measure(*runs, s)
+    with pytest.raises(AssertionError, match=failed.replace("(", r"\(").replace(")", r"\)")):
         chapter.check(r, s)
-    assert held not in str(err.value)
+
+
+def test_check_fails_on_a_flat_test_error(make_history):
+    s = chapter.settings("book")
+    landscape, *rest = _runs(make_history, s)
+    for h in landscape[0]:
+        h.metrics["val_acc"][1] = 0.8  # the same best test error at every α: no U
+    with pytest.raises(AssertionError, match="N = 268: the test error is U-shaped"):
+        chapter.check(chapter.measure(landscape, *rest, s), s)
+
+
+def test_check_fails_when_a_weight_decay_never_generalises(make_history):
+    s = chapter.settings("book")
+    landscape, trajectory, wd_runs, modular, probe = _runs(make_history, s)
+    wd_runs[0].metrics["val_acc"][-1] = 0.5
+    with pytest.raises(AssertionError, match="every weight decay reached 80% test accuracy"):
+        chapter.check(chapter.measure(landscape, trajectory, wd_runs, modular, probe, s), s)
 
 
 def test_smoke_asserts_only_the_mechanics(make_history, capsys):
     s = chapter.settings("smoke")
-    r = chapter.measure(*_runs(make_history, s, test_loss=0.05, constrained_general=2000), s)
-    assert len(chapter.check(r, s)) == 4 + 1
+    r = chapter.measure(*_runs(make_history, s, kinds=["UU", "UU"], constrained_general=2000), s)
+    assert len(chapter.check(r, s)) == 4
     assert "asserts only the mechanics" in capsys.readouterr().out
-    landscape, trajectory, wd_runs, modular = _runs(make_history, s)
-    landscape[0].metrics["weight_norm"][-1] *= 1.01
+    landscape, trajectory, wd_runs, modular, probe = _runs(make_history, s)
     trajectory.metrics["val_loss"][1] = math.nan
-    with pytest.raises(AssertionError, match="trajectory: every logged metric is finite") as err:
-        chapter.check(chapter.measure(landscape, trajectory, wd_runs, modular, s), s)
-    assert "every landscape run kept its weight norm" in str(err.value)
+    with pytest.raises(AssertionError, match="trajectory: every logged metric is finite"):
+        chapter.check(chapter.measure(landscape, trajectory, wd_runs, modular, probe, s), s)

@@ -23,7 +23,7 @@ def test_book_profile_is_the_measured_setting():
     assert (t.optimizer, t.betas, t.warmup_steps, t.log_spacing, t.seed) == ("adamw", (0.9, 0.999), 0, "log", 0)
     assert s.baseline == omnigrok_mnist_run(1.0, 5_000, 0) and s.baseline.train.n_logs == 150
     assert s.claims and (s.general_acc, s.min_delay_ratio, s.min_final_test_acc) == (0.8, 10.0, 0.85)
-    assert (s.baseline_max_ratio, s.min_train_acc) == (3.0, 1.0)
+    assert (s.baseline_max_ratio, s.min_train_acc, s.max_test_acc_at_fit, s.max_norm_ratio) == (3.0, 1.0, 0.5, 0.9)
     assert s.data_files == tuple(MNIST_FILES.values()) and len(s.data_files) == 4
 
 
@@ -98,11 +98,12 @@ def test_measure_gives_the_chapter_numbers(grokking_pair):
     assert (r["norm_start"], r["norm_peak"], r["norm_end"]) == (180.0, 181.0, 45.0)
     assert (r["base_train_100_step"], r["base_test_80_step"], r["base_final_test_acc"]) == (100, 10, 0.91)
     assert (r["base_norm_start"], r["base_norm_end"], r["finite"], r["base_finite"]) == (22.0, 30.0, True, True)
+    assert (r["norm_at_train_100"], r["norm_at_test_80"], r["delay_ratio"], r["fit_ratio"]) == (170.0, 60.0, 100.0, 1.0)
 
 
 def test_check_passes_on_a_grokking_pair(grokking_pair, capsys):
     results = chapter.check(chapter.measure(*grokking_pair), chapter.settings("book"))
-    assert len(results) == 14 and all(c.passed for c in results)
+    assert len(results) == 16 and all(c.passed for c in results)
     assert "all checks passed" in capsys.readouterr().out
 
 
@@ -115,6 +116,20 @@ def test_check_fails_without_a_delay(grokking_pair, make_history):
     run, baseline = grokking_pair
     run = _with(run, make_history, val_acc=[0.1, 0.5, 0.85, 0.9, 0.9, 0.9])  # generalises as it fits
     with pytest.raises(AssertionError, match=re.escape("α run: test 80% at least 10x later than training 100%")):
+        chapter.check(chapter.measure(run, baseline), chapter.settings("book"))
+
+
+def test_check_fails_when_test_accuracy_is_high_at_fit(grokking_pair, make_history):
+    run, baseline = grokking_pair
+    run = _with(run, make_history, val_acc=[0.1, 0.5, 0.6, 0.7, 0.85, 0.9])  # 60% when it fits, 80% much later
+    with pytest.raises(AssertionError, match=re.escape("α run: test accuracy at most 50% when training accuracy")):
+        chapter.check(chapter.measure(run, baseline), chapter.settings("book"))
+
+
+def test_check_fails_when_the_norm_does_not_fall_before_generalising(grokking_pair, make_history):
+    run, baseline = grokking_pair
+    run = _with(run, make_history, weight_norm=[180.0, 181.0, 170.0, 168.0, 165.0, 45.0])
+    with pytest.raises(AssertionError, match=re.escape("α run: weight norm at test 80% at most 0.9 x its norm")):
         chapter.check(chapter.measure(run, baseline), chapter.settings("book"))
 
 
@@ -144,3 +159,20 @@ def test_smoke_asserts_only_the_mechanics(grokking_pair, make_history, capsys):
     flat = _with(run, make_history, train_acc=[0.1] * 6)
     with pytest.raises(AssertionError, match="α run: final training accuracy reached 30%"):
         chapter.check(chapter.measure(flat, baseline), chapter.settings("smoke"))
+
+
+def test_fmt_spells_a_missing_value():
+    assert (chapter.fmt(19.7), chapter.fmt(93.74, ".1f"), chapter.fmt(None)) == ("20", "93.7", "n/a")
+
+
+def test_check_fails_when_nothing_fits_and_the_norm_only_grows(grokking_pair, make_history):
+    run, baseline = grokking_pair
+    run = _with(run, make_history, train_acc=[0.1, 0.6, 0.9, 0.95, 0.99, 0.99],
+                weight_norm=[180.0, 181.0, 182.0, 183.0, 184.0, 185.0])
+    baseline = _with(baseline, make_history, train_acc=[0.1] * 6, val_acc=[0.1] * 6)
+    with pytest.raises(AssertionError) as err:
+        chapter.check(chapter.measure(run, baseline), chapter.settings("book"))
+    for claim in ("α run: training accuracy reached 100%", "α run: the weight norm ended below its peak",
+                  "baseline: training accuracy reached 100%", "baseline: test accuracy passed 80%",
+                  "baseline: training accuracy rose"):
+        assert claim in str(err.value)

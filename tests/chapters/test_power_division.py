@@ -1,33 +1,69 @@
-"""The Power et al. chapter: its settings per profile, its parameter checks, and its Checks on both kinds of run."""
+"""The Power et al. chapter: its settings per profile, its parameter checks, its analysis functions, and its
+Checks on a run with the phenomena and on runs without each of them."""
 import dataclasses
 import math
 
 import pytest
 
 from grokutils.chapters import power_division as chapter
+from grokutils.sweep import check_batchable
 
 
 def test_book_profile_is_the_measured_setting():
     s = chapter.settings("book")
+    assert s.architecture == "pre_ln" and not s.main.task.with_eos and s.main.model.ln_position == "pre"
     assert (s.main.task.op, s.main.task.p, s.main.task.frac_train) == ("div", 97, 0.3)
     assert (s.main.model.n_layers, s.main.model.d_model, s.main.model.n_heads) == (2, 128, 4)
     t = s.main.train
-    assert (t.optimizer, t.lr, t.weight_decay, t.betas, t.warmup_steps, t.batch_size, t.steps, t.n_logs) == (
-        "adamw", 1e-3, 1.0, (0.9, 0.98), 10, 512, 6000, 150)
-    assert s.sweep[0] is s.main and s.fractions == (0.3, 0.4, 0.5, 0.6, 0.8)
-    assert all(c.train.stop_at_val_acc == 0.99 for c in s.sweep[1:]) and s.claims and s.min_delay_ratio == 10.0
+    assert (t.optimizer, t.lr, t.weight_decay, t.betas, t.warmup_steps, t.batch_size, t.steps, t.n_logs, t.log_spacing) == (
+        "adamw", 1e-3, 1.0, (0.9, 0.98), 10, 512, 6000, 150, "log")
+    assert t.stop_at_val_acc is None and t.adam_eps == 1e-8 and t.loss == "cross_entropy"
+    assert s.no_decay == s.main.replace(weight_decay=0.0, stop_at_val_acc=0.99)
+    assert s.seeds == () and s.claims and s.min_delay_ratio == 10.0 and s.spike_level == 0.5
+    check_batchable(s.main_runs())  # the sweep engine may train main and no_decay as one batched model
 
 
-def test_paper_profile_is_figure_1_recipe():
+def test_book_controls_are_the_first_2000_steps_of_the_main_run_three_ways():
+    s = chapter.settings("book")
+    base, f64, eps = (s.controls[name] for name in chapter.CONTROL_NAMES)
+    assert base == s.main.replace(steps=2000, n_logs=101, log_spacing="linear")
+    assert base.train.log_steps() == list(range(0, 2001, 20))
+    assert f64 == base.replace(loss="cross_entropy_f64") and eps == base.replace(adam_eps=1e-5)
+    check_batchable([base, f64])
+    with pytest.raises(ValueError):
+        check_batchable([base, eps])  # eps is not a per-run field: the engine trains it on its own
+
+
+def test_book_sweep_covers_all_four_operations():
+    s = chapter.settings("book")
+    assert s.fractions == {"add": (0.8,), "sub": (0.8,), "mul": (0.8,), "div": (0.3, 0.8)} and s.mode == "workers"
+    assert s.sweep["div"][0][1] is s.main  # the main run is the division sweep's point at its own fraction
+    for op, runs in s.sweep.items():
+        for frac, cfg in runs:
+            assert (cfg.task.op, cfg.task.frac_train, cfg.train.steps) == (op, frac, 6000)
+            if cfg is not s.main:
+                assert (cfg.train.stop_at_val_acc, cfg.train.n_logs, cfg.train.log_spacing) == (0.99, 61, "linear")
+    assert len(s.other_runs()) == 3 + 4 and s.main not in s.other_runs()
+
+
+def test_paper_profile_is_the_authors_model_and_budgets():
     s = chapter.settings("paper")
+    assert s.architecture == "grok" and s.main.task.with_eos and s.main.model.ln_position == "post"
     t = s.main.train
-    assert (t.optimizer, t.weight_decay, t.steps, s.main.task.frac_train) == ("adam", 0.0, 1_000_000, 0.5)
+    assert (t.optimizer, t.weight_decay, t.steps, s.main.task.frac_train) == ("adamw", 1.0, 1_000_000, 0.5)
+    assert s.no_decay.train.weight_decay == 0.0 and s.no_decay.train.steps == 1_000_000
+    assert [c.model.seed for c in s.seeds] == [1, 2]
+    assert all(fracs == (0.3, 0.4, 0.5, 0.6, 0.7, 0.8) for fracs in s.fractions.values())
+    assert all(cfg.train.steps == 100_000 for runs in s.sweep.values() for _, cfg in runs)
+    assert s.controls["baseline"].train.steps == 20_000 and s.other_architecture.model.ln_position == "pre"
+    assert s.mode is None  # the sweep engine measures the fastest way
 
 
 def test_parameters_override_the_profile():
     s = chapter.settings("smoke", op="add", p=13, frac_train=0.6, steps=7, seed=3)
     assert (s.main.task.op, s.main.task.p, s.main.train.steps, s.main.model.seed) == ("add", 13, 7, 3)
     assert s.main.train.batch_size == min(512, s.main.task.n_train // 2) and not s.claims
+    assert s.controls["baseline"].train.steps == 7 and all(c.train.steps == 7 for r in s.sweep.values() for _, c in r)
     assert chapter.settings("smoke", p=5, frac_train=0.1).main.train.batch_size == 1  # 2 training equations
 
 
@@ -45,47 +81,165 @@ def test_bad_parameters_fail_early_naming_the_parameter(params, match):
         chapter.settings(**{"profile": "smoke", **params})
 
 
+# --- analysis functions ---------------------------------------------------------------------------------------
+
+SPIKY = [0.0, 0.5, 1.0, 1.0, 0.1, 0.05, 1.0, 1.0, 0.3, 1.0, 1.0]
+
+
+def test_count_spikes_counts_each_collapse_after_the_fit_once(make_history):
+    h = make_history(list(range(0, 110, 10)), train_acc=SPIKY)
+    assert chapter.count_spikes(h, 0.5) == {"n_spikes": 2, "n_below": 3, "min_train_acc": 0.05, "fit_step": 20, "until": 100}
+    assert chapter.count_spikes(h, 0.5, until=70)["n_spikes"] == 1  # the window ends before the second spike
+    assert chapter.count_spikes(h, 0.08)["n_spikes"] == 1  # only the deeper one
+
+
+def test_count_spikes_finds_none_in_a_smooth_run_or_one_that_never_fits(make_history):
+    smooth = make_history(list(range(0, 110, 10)), train_acc=[0.0, 0.5] + [1.0] * 9)
+    assert chapter.count_spikes(smooth)["n_spikes"] == 0 and chapter.count_spikes(smooth)["min_train_acc"] == 1.0
+    never = make_history(list(range(0, 110, 10)), train_acc=[0.1] * 11)
+    assert chapter.count_spikes(never) == {"n_spikes": 0, "n_below": 0, "min_train_acc": None, "fit_step": None, "until": 100}
+
+
+@pytest.mark.parametrize("kwargs,match", [(dict(level=0), r"level=0 must be a finite number in \(0, 1\]"),
+                                          (dict(fit=1.5), "fit=1.5"), (dict(until=-1), "until=-1")])
+def test_count_spikes_rejects_bad_parameters(make_history, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        chapter.count_spikes(make_history([0, 1], train_acc=[0.0, 1.0]), **kwargs)
+
+
+def test_median_and_range_counts_unreached_runs_as_slowest():
+    assert chapter.median_and_range([300, 100, 200]) == {"median": 200, "min": 100, "max": 300, "n": 3, "n_reached": 3}
+    assert chapter.median_and_range([100, None, 200])["median"] == 200
+    assert chapter.median_and_range([100, None, None]) == {"median": None, "min": 100, "max": None, "n": 3, "n_reached": 1}
+    assert chapter.fmt_median_range(chapter.median_and_range([3976])) == "3,976 (one seed)"
+    assert chapter.fmt_median_range(chapter.median_and_range([300, 100, None])) == "300 (100 to not reached, 3 seeds, 1 not reached)"
+    with pytest.raises(ValueError, match="values is empty"):
+        chapter.median_and_range([])
+
+
+def test_falls_monotonically():
+    assert chapter.falls_monotonically([4000, 2000, 900]) and chapter.falls_monotonically([900])
+    assert not chapter.falls_monotonically([2000, 2500, 900]) and not chapter.falls_monotonically([None, 900])
+
+
+def test_run_all_asks_for_every_run_once_and_sorts_them_back():
+    s = chapter.settings("smoke")
+    asked = []
+
+    def fake_load_many(cfgs, **kwargs):
+        asked.extend(cfgs)
+        return [(cfg, kwargs) for cfg in cfgs]
+
+    out = chapter.run_all(s, fake_load_many, device="cpu")
+    assert len(asked) == len(set(asked)) == len(s.main_runs()) + len(s.other_runs())
+    assert out["main"] == (s.main, {"mode": None, "device": "cpu"}) and out["no_decay"][0] == s.no_decay
+    assert [h[0] for h in out["seeds"]] == list(s.seeds) and list(out["controls"]) == list(chapter.CONTROL_NAMES)
+    assert {op: [h[0] for h in hs] for op, hs in out["sweep"].items()} == {op: [c for _, c in r] for op, r in s.sweep.items()}
+
+
+def test_architecture_costs_times_both_models():
+    costs = chapter.architecture_costs(chapter.settings("smoke", p=11, steps=4), steps=1)
+    assert set(costs) == {"pre_ln", "grok"} and all(c > 0 for c in costs.values())
+    with pytest.raises(ValueError, match="steps=0"):
+        chapter.step_seconds(chapter.settings("smoke").main, steps=0)
+
+
+# --- Checks on synthetic runs -----------------------------------------------------------------------------------
+
 STEPS = [0, 10, 100, 1000, 4000, 6000]
+CONTROL_STEPS = list(range(0, 110, 10))
 
 
-def grokking_run(make_history, **overrides):
+def grokking_main(make_history, config, **overrides):
     columns = dict(train_acc=[0.0, 0.5, 1.0, 1.0, 1.0, 1.0], val_acc=[0.0, 0.01, 0.02, 0.5, 1.0, 1.0],
                    train_loss=[4.6, 3.0, 0.01, 0.001, 0.001, 0.001], val_loss=[4.6, 5.0, 9.0, 3.0, 0.01, 0.01])
-    return make_history(STEPS, **{**columns, **overrides})
+    return make_history(STEPS, config, **{**columns, **overrides})
 
 
-def test_checks_pass_on_a_grokking_run(make_history):
+def runs_with_the_phenomena(make_history, s, main=None, no_decay=None, controls=None, sweep=None):
+    main = main or grokking_main(make_history, s.main)
+    no_decay = no_decay or grokking_main(make_history, s.main, val_acc=[0.0, 0.01, 0.02, 0.05, 0.2, 0.3])
+    spiky = make_history(CONTROL_STEPS, train_acc=SPIKY)
+    controls = {"baseline": spiky, "float64 loss": spiky, "Adam eps 1e-5": spiky, **(controls or {})}
+    faster = grokking_main(make_history, s.main, val_acc=[0.0, 0.01, 0.5, 1.0, 1.0, 1.0])
+    sweep = {op: [main] + [faster] * (len(runs) - 1) for op, runs in s.sweep.items()} | (sweep or {})
+    return dict(main=main, no_decay=no_decay, seeds=[main], controls=controls, sweep=sweep)
+
+
+def test_checks_pass_on_runs_with_the_phenomena(make_history):
     s = chapter.settings("book")
-    main = grokking_run(make_history)
-    faster = grokking_run(make_history, val_acc=[0.0, 0.01, 0.5, 1.0, 1.0, 1.0])
-    assert all(c.passed for c in chapter.check(chapter.measure(main, [main, faster]), s))
+    results = chapter.measure(**runs_with_the_phenomena(make_history, s))
+    assert results["val_acc_at_fit"] == 0.02 and results["val_loss_decades"] == pytest.approx(math.log10(900))
+    assert results["spikes"]["baseline"]["n_spikes"] == 2 and results["spikes"]["Adam eps 1e-5"]["n_spikes"] == 2
+    assert all(c.passed for c in chapter.check(results, s))
 
 
-@pytest.mark.parametrize("overrides,claim", [
-    (dict(val_acc=[0.0, 0.01, 0.02, 0.02, 0.02, 0.02]), "validation accuracy reached 99%"),
-    (dict(val_acc=[0.0, 0.5, 1.0, 1.0, 1.0, 1.0]), "validation 99% at least 10x later"),
-    (dict(val_loss=[4.6, 4.0, 3.0, 2.0, 1.0, 1.0]), "the validation loss first rose above its start"),
-    (dict(train_loss=[4.6, math.nan, 0.01, 0.001, 0.001, 0.001]), "every logged metric is finite"),
-])
-def test_checks_fail_on_a_run_without_the_phenomenon(make_history, overrides, claim):
+MAIN_WITHOUT = {
+    "validation accuracy reached 99%": dict(val_acc=[0.0, 0.01, 0.02, 0.02, 0.02, 0.02]),
+    "validation 99% at least 10x later": dict(val_acc=[0.0, 0.5, 1.0, 1.0, 1.0, 1.0]),
+    "validation accuracy below 5%": dict(val_acc=[0.0, 0.01, 0.3, 0.5, 1.0, 1.0]),
+    "the validation loss first rose above its start": dict(val_loss=[4.6, 4.0, 3.0, 2.0, 0.01, 0.01]),
+    "then fell at least 2 orders of magnitude": dict(val_loss=[4.6, 5.0, 9.0, 3.0, 0.5, 0.5]),
+    "every logged metric of every run is finite": dict(train_loss=[4.6, math.nan, 0.01, 0.001, 0.001, 0.001]),
+}
+
+
+@pytest.mark.parametrize("claim", list(MAIN_WITHOUT))
+def test_checks_fail_on_a_main_run_without_the_phenomenon(make_history, claim):
     s = chapter.settings("book")
-    main = grokking_run(make_history, **overrides)
+    main = grokking_main(make_history, s.main, **MAIN_WITHOUT[claim])
     with pytest.raises(AssertionError, match=claim):
-        chapter.check(chapter.measure(main, [main, main]), s)
+        chapter.check(chapter.measure(**runs_with_the_phenomena(make_history, s, main=main)), s)
+
+
+def test_checks_fail_when_adam_without_decay_generalises_too(make_history):
+    s = chapter.settings("book")
+    runs = runs_with_the_phenomena(make_history, s, no_decay=grokking_main(make_history, s.main))
+    with pytest.raises(AssertionError, match="without weight decay, validation accuracy did not reach 99%"):
+        chapter.check(chapter.measure(**runs), s)
+
+
+@pytest.mark.parametrize("control,acc,claim", [
+    ("baseline", [0.0, 0.5] + [1.0] * 9, "the baseline window shows at least 2 spikes"),
+    ("Adam eps 1e-5", [0.0, 0.5] + [1.0] * 9, "Adam eps 1e-5 leaves spikes"),
+    ("float64 loss", [0.0, 0.5] + [1.0] * 9, "float64 loss leaves spikes"),
+])
+def test_checks_fail_when_a_control_goes_the_other_way(make_history, control, acc, claim):
+    s = chapter.settings("book")
+    runs = runs_with_the_phenomena(make_history, s, controls={control: make_history(CONTROL_STEPS, train_acc=acc)})
+    with pytest.raises(AssertionError, match=claim):
+        chapter.check(chapter.measure(**runs), s)
+
+
+def test_checks_follow_the_findings_the_settings_name(make_history):
+    s = dataclasses.replace(chapter.settings("book"), control_findings={"float64 loss": "removes"})  # Thilak's finding
+    spiky = runs_with_the_phenomena(make_history, s)
+    with pytest.raises(AssertionError, match="float64 loss removes the spikes"):
+        chapter.check(chapter.measure(**spiky), s)
 
 
 def test_checks_fail_when_more_data_does_not_help(make_history):
-    main, slower = grokking_run(make_history), grokking_run(make_history, val_acc=[0.0] * 5 + [1.0])
-    with pytest.raises(AssertionError, match="the largest training fraction generalised sooner"):
-        chapter.check(chapter.measure(main, [main, slower]), chapter.settings("book"))
+    s = chapter.settings("book")
+    main = grokking_main(make_history, s.main)
+    slower = grokking_main(make_history, s.main, val_acc=[0.0] * 5 + [1.0])
+    runs = runs_with_the_phenomena(make_history, s, sweep={"div": [main, slower]})
+    with pytest.raises(AssertionError, match="div: steps to 99% validation accuracy fall"):
+        chapter.check(chapter.measure(**runs), s)
+
+
+def test_an_operation_with_one_fraction_is_not_claimed_to_fall(make_history):
+    s = chapter.settings("book")
+    claims = [c.claim for c in chapter.check(chapter.measure(**runs_with_the_phenomena(make_history, s)), s)]
+    assert [c for c in claims if "fall as the training fraction grows" in c] == [
+        "div: steps to 99% validation accuracy fall as the training fraction grows"]
 
 
 def test_smoke_asserts_only_the_mechanics(make_history, capsys):
-    main = grokking_run(make_history, val_acc=[0.0] * 6)
     s = chapter.settings("smoke")
-    assert [c.claim for c in chapter.check(chapter.measure(main, [main]), s)] == [
-        "every logged metric is finite", "training accuracy rose above chance (2/p)"]
+    runs = runs_with_the_phenomena(make_history, s, main=grokking_main(make_history, s.main, val_acc=[0.0] * 6))
+    assert [c.claim for c in chapter.check(chapter.measure(**runs), s)] == [
+        "every logged metric of every run is finite", "training accuracy rose above chance (2/p)"]
     assert "only the mechanics" in capsys.readouterr().out
+    flat = runs_with_the_phenomena(make_history, s, main=grokking_main(make_history, s.main, train_acc=[0.0] * 6))
     with pytest.raises(AssertionError, match="rose above chance"):
-        chapter.check(chapter.measure(grokking_run(make_history, train_acc=[0.0] * 6), [main]), s)
-    assert dataclasses.replace(s, claims=True).claims
+        chapter.check(chapter.measure(**flat), s)
