@@ -14,10 +14,9 @@ from typing import Any, Protocol
 
 import torch
 
-from grokutils.step import GRAD_TRANSFORMS
+from grokutils.step import GRAD_TRANSFORMS, LOSSES
 
 OPTIMIZERS = ("adamw", "adam")
-LOSSES = ("cross_entropy", "cross_entropy_f64", "mse")
 LOG_SPACINGS = ("log", "linear")
 PROBES = ("weight_norms", "attn_norms", "last_layer_norm")
 DEVICES = ("cpu", "cuda", None)

@@ -71,3 +71,9 @@ def test_run_config_replace_routes_and_rejects_unknown_keys(tiny_run):
 def test_describe_is_plain_data(tiny_run):
     d = tiny_run().describe()
     assert d["task"][0] == "ModularConfig" and d["train"][1]["steps"] == 60 and d["model"][1]["d_model"] == 16
+
+
+def test_every_loss_of_the_step_table_is_a_valid_config_choice():
+    from grokutils.step import LOSSES
+    for name in LOSSES:
+        assert TrainConfig(loss=name).loss == name
