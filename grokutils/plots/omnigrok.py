@@ -1,2 +1,0 @@
-"""Figures of the Omnigrok MNIST chapter."""
-from __future__ import annotations
