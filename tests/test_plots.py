@@ -25,3 +25,15 @@ def test_style_is_explicit_and_plots_return_figures(make_history):
     assert fig.axes[0].get_xscale() == "log" and fig.axes[1].get_yscale() == "log"
     assert fig.axes[0].get_xlabel() == "optimisation step"
     plt.close("all")
+
+
+def test_long_step_axes_label_thousands_briefly():
+    from grokutils.plots.base import _short_number, step_ticks
+    assert [_short_number(x) for x in (0, 500, 10_000, 12_500, 1_500_000)] == ["0", "500", "10k", "12.5k", "1.5M"]
+    fig, ax = plt.subplots()
+    ax.plot([0, 18_000], [0, 1])
+    step_ticks(ax)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert len(labels) <= 8 and all(len(label) <= 5 for label in labels)
+    plt.close(fig)

@@ -8,6 +8,7 @@ import math
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 import torch
 
 from grokutils.history import History
@@ -34,9 +35,25 @@ def style() -> None:
     mpl.rcParams.update(HOUSE_STYLE)
 
 
+def _short_number(x: float, _pos=None) -> str:
+    """A tick label: thousands as ``10k``, millions as ``1.5M`` (so long step counts do not collide)."""
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(x) >= scale:
+            return f"{x / scale:g}{suffix}"
+    return f"{x:g}"
+
+
+def step_ticks(ax) -> None:
+    """Give a linear step or epoch x axis a few ticks labelled ``10k``, ``20k`` … (log axes keep theirs)."""
+    if ax.get_xscale() == "linear":
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+        ax.xaxis.set_major_formatter(FuncFormatter(_short_number))
+
+
 def _steps_axis(ax, steps: torch.Tensor, xscale: str) -> None:
     ax.set_xscale(xscale)
     ax.set_xlabel("optimisation step")
+    step_ticks(ax)
     if xscale == "log":
         ax.set_xlim(left=max(1, int(steps[steps > 0].min())))
 
@@ -150,7 +167,9 @@ def plot_loss_and_norm(steps, train_loss, test_loss, weight_norm) -> plt.Figure:
     loss_ax.plot(steps, train_loss, color=TRAIN_COLOR, label="train")
     loss_ax.plot(steps, test_loss, color=VAL_COLOR, label="test")
     loss_ax.set(yscale="log", xlabel="epoch", ylabel="cross-entropy loss")
+    step_ticks(loss_ax)
     loss_ax.legend()
     norm_ax.plot(steps, weight_norm**2, color=NORM_COLOR)
     norm_ax.set(xlabel="epoch", ylabel="sum of squared weights")
+    step_ticks(norm_ax)
     return fig

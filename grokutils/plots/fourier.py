@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from grokutils.analysis.fourier import fourier_basis
-from grokutils.plots.base import NORM_COLOR, TRAIN_COLOR, VAL_COLOR
+from grokutils.plots.base import NORM_COLOR, TRAIN_COLOR, VAL_COLOR, step_ticks
 
 RESTRICTED_COLOR, EXCLUDED_COLOR, OTHER_FREQ_COLOR = "#2ca02c", "#9467bd", "#bbbbbb"
 
@@ -89,6 +89,7 @@ def plot_progress_measures(measures: dict[str, torch.Tensor], steps, weight_norm
     acc_ax.legend(ncol=3, loc="center right")
     norm_ax.plot(steps, weight_norm**2, color=NORM_COLOR)
     norm_ax.set(xlabel="epoch", ylabel="sum of squared weights")
+    step_ticks(norm_ax)
     for ax in (loss_ax, acc_ax, norm_ax):
         _phase_lines(ax, phases)
     return fig
@@ -104,6 +105,7 @@ def plot_excluded_per_freq(measures: dict[str, torch.Tensor], key_freqs, phases:
     for i, k in enumerate(key_freqs):
         ax.plot(steps, measures["excluded_loss_per_freq"][:, i], lw=1, label=f"k = {k} removed")
     ax.set(yscale="log", xlabel="epoch", ylabel="loss on the training pairs")
+    step_ticks(ax)
     ax.legend(ncol=3, fontsize=8, loc="lower left")
     _phase_lines(ax, phases)
     return fig
@@ -116,6 +118,7 @@ def plot_gini(gini: dict[str, torch.Tensor], phases: dict[str, int | None]) -> p
     ax.plot(gini["steps"], gini["W_E"], color=VAL_COLOR, label="embedding $W_E$")
     ax.plot(gini["steps"], gini["W_L"], color=TRAIN_COLOR, label="neuron-logit map $W_L$")
     ax.set(xlabel="epoch", ylabel="Gini coefficient", ylim=(0, 1))
+    step_ticks(ax)
     ax.legend(loc="upper left")
     _phase_lines(ax, phases)
     return fig
@@ -133,6 +136,7 @@ def plot_spike_controls(histories: dict, window: int) -> plt.Figure:
     loss_ax.set(yscale="log", ylabel="training loss")
     loss_ax.legend(loc="upper right")
     norm_ax.set(xlabel="epoch", ylabel="sum of squared weights")
+    step_ticks(norm_ax)
     return fig
 
 
@@ -147,6 +151,7 @@ def plot_checkpoint_spectrum(checkpoint_steps: list[int], spectra: torch.Tensor,
     loss_ax.plot(measures["steps"], measures["test_loss"], color=VAL_COLOR, label="test")
     loss_ax.axvline(epoch, color="k", lw=1)
     loss_ax.set(yscale="log", xlabel="epoch", ylabel="loss")
+    step_ticks(loss_ax)
     loss_ax.legend()
     return fig
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 
 from grokutils.history import History
-from grokutils.plots.base import TRAIN_COLOR, VAL_COLOR, plot_accuracy_comparison
+from grokutils.plots.base import TRAIN_COLOR, VAL_COLOR, plot_accuracy_comparison, step_ticks
 
 
 def plot_optimizers(histories: dict[str, History]) -> plt.Figure:
@@ -25,6 +25,8 @@ def plot_spike_controls(histories: dict[str, History], level: float | None = Non
         ax.set(ylabel="accuracy", ylim=(-0.02, 1.02), title=label)
     fig.axes[0].legend(loc="center right")
     fig.axes[-1].set_xlabel("optimisation step")
+    for ax in fig.axes:
+        step_ticks(ax)
     return fig
 
 
