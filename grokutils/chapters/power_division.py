@@ -21,18 +21,16 @@ from __future__ import annotations
 import itertools
 import math
 import statistics
-import time
 from dataclasses import dataclass, field
 
 import torch
 
+from grokutils.bench import time_runs
 from grokutils.book import Checks, fmt_step, resolve_profile
 from grokutils.config import RunConfig, check_float, check_int, resolve_device
 from grokutils.history import History
 from grokutils.recipes import power_run
-from grokutils.step import update
 from grokutils.tasks.modular import OPERATIONS
-from grokutils.train import SingleRun
 
 CONTROL_NAMES = ("baseline", "float64 loss", "Adam eps 1e-5")
 
@@ -192,14 +190,9 @@ def architecture_costs(s: PowerSettings, steps: int = 5) -> dict[str, float]:
 
 
 def step_seconds(cfg: RunConfig, steps: int = 5, device=None) -> float:
-    """Measured seconds per optimiser step of ``cfg`` (after one warm-up step), at this process's threads."""
+    """Measured seconds per optimiser step of ``cfg`` (``bench.time_runs``), at this process's threads."""
     check_int("steps", steps, 1)
-    runner = SingleRun(cfg, resolve_device(device))
-    update(runner, 0)
-    start = time.perf_counter()
-    for i in range(steps):
-        update(runner, i + 1)
-    return (time.perf_counter() - start) / steps
+    return time_runs([cfg], resolve_device(device), steps)
 
 
 def count_spikes(history: History, level: float = 0.5, fit: float = 0.99, until: int | None = None) -> dict:
