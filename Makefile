@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 # Offline data (MNIST, the published Nanda et al. checkpoint): the folder beside the repository.
 export GROKUTILS_DATA ?= $(abspath ../shared/data)
 
-.PHONY: install test book bench clean
+.PHONY: install browser test book bench clean
 
 install: $(VENV)/.installed
 
@@ -18,8 +18,14 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 
 # Every chapter executed once at the smoke profile by nbval (book/, first: it fills the run cache), then the
 # unit and chapter tests, and the book build with -W (which finds the chapters' runs in that cache).
-test: install
+test: install browser
 	GROKUTILS_PROFILE=smoke $(BIN)/python -m pytest book tests --nbval-lax -p no:cacheprovider -ra
+
+# Debian's Chromium for the browser test (tests/test_browser.py), installed when missing (needs root or sudo).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { echo "installing Debian's chromium for the browser test"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
 # The rendered book at the profile in $GROKUTILS_PROFILE (default: book), in _build/html.
 book: install

@@ -12,8 +12,11 @@
     recipes    the papers' setups as the authors' code builds them, each written once (Power, Nanda, Omnigrok)
     analysis/  numbers read off runs and models: Fourier circuits, the LU mechanism
     plots/     every figure, in one house style (base, and one module per chapter)
-    book       what chapters share: profiles, header and closing line, glue, Checks
+    book       what chapters share: profiles, header, closing line and "Run this chapter" box, glue, Checks
     chapters/  one module per notebook: its settings, numbers and Checks
+    export     a run as one downloadable file, and ``load_run`` to read it back
+    launch     Colab and papermill from the repository setting in ``_config.yml``
+    costs      what executing each chapter cost here, per profile
     datafiles  checksummed data files: $GROKUTILS_DATA or a download cache
     published  the model Nanda et al. published
     bench      milliseconds per training step on this machine

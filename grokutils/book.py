@@ -8,13 +8,18 @@ with ``glue`` (``fmt_step`` spells a step that was never reached), runs its modu
 """
 from __future__ import annotations
 
+import importlib
+import inspect
 import os
 import platform
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
+from grokutils import costs, export, launch
 from grokutils.config import check_choice, resolve_device
 from grokutils.datafiles import fetch
 from grokutils.history import History
@@ -92,11 +97,74 @@ def start(settings) -> Stopwatch:
     return Stopwatch()
 
 
-def finish(clock: Stopwatch, settings) -> None:
-    """The chapter's closing line: glue ``profile`` and ``wall_seconds``, and print them with the device."""
+def finish(clock: Stopwatch, settings, *runs) -> None:
+    """The chapter's closing line and its "Run this chapter" box.
+
+    Glues ``profile``, ``wall_seconds`` and ``run_box`` (the box's Markdown: the Colab link, the papermill
+    command and the measured cost of each profile this machine has executed), records this execution's
+    cost in the run cache (``costs.record``), and prints the closing line. ``runs`` are the chapter's
+    Histories (or lists or dicts of them): the training time they recorded is the cost of a run from scratch.
+    """
+    histories = list(_histories(runs))
+    chapter = type(settings).__module__.rsplit(".", 1)[-1]
+    device = describe_device(settings.device)
+    trained = sum(h.wall_seconds for h in histories)
+    costs.record(chapter, settings.profile, wall_seconds=clock.seconds, train_seconds=trained, device=device)
     glue("profile", settings.profile)
     glue("wall_seconds", round(clock.seconds))
-    print(f"profile {settings.profile}: chapter ran in {clock.seconds:.0f} s on {describe_device(settings.device)}")
+    glue("run_box", _markdown(run_box(chapter, settings.profile)), display=False)
+    print(f"profile {settings.profile}: chapter ran in {clock.seconds:.0f} s on {device}; "
+          f"its {len(histories)} runs took {trained:.0f} s to train when they were trained")
+
+
+def run_box(chapter: str, profile: str) -> str:
+    """Markdown telling a reader how to run ``chapter``: Colab, papermill, and each profile's measured cost."""
+    notebook = f"book/{chapter}.ipynb"
+    repo = launch.repository()
+    names = list(inspect.signature(importlib.import_module(f"grokutils.chapters.{chapter}").settings).parameters)
+    lines = []
+    if repo is not None:
+        lines.append(f"[Open in Colab]({repo.colab_url(notebook)}) (its first cell installs `grokutils`; "
+                     "Colab keeps its own torch), or run it in batch with papermill, e.g.:")
+    lines += ["", "```bash", f"papermill {notebook} {chapter}-paper.ipynb -p profile paper", "```", "",
+              "Parameters: " + ", ".join(f"`{n}`" for n in names) + f" (`papermill --help-notebook {notebook}` "
+              "describes each). Measured on the machine that built this page:", "",
+              "| profile | executing the chapter | training its runs from scratch | device |", "|---|---|---|---|"]
+    measured = costs.measured(chapter)
+    for name in PROFILES:
+        cost = measured.get(name)
+        label = f"`{name}`" + (" (this page)" if name == profile else "")
+        lines.append(f"| {label} | not executed here | | |" if cost is None else
+                     f"| {label} | {cost['wall_seconds']:,.0f} s | {cost['train_seconds']:,.0f} s | {cost['device']} |")
+    return "\n".join(lines)
+
+
+def _markdown(text: str):
+    from IPython.display import Markdown  # only where a notebook kernel runs the chapter
+
+    return Markdown(text)
+
+
+def _histories(runs) -> Iterator[History]:
+    for item in runs:
+        if isinstance(item, History):
+            yield item
+        elif isinstance(item, dict):
+            yield from _histories(item.values())
+        else:
+            yield from _histories(item)
+
+
+def offer_download(history: History, name: str, folder: str | Path = "downloads") -> Path:
+    """Save ``history`` as ``folder/name`` for the page's download link (read back with ``export.load_run``).
+
+    ``folder`` is relative to the working directory, which is the notebook's own folder when the book
+    builds or nbval tests it, so the page links it as ``downloads/<name>``.
+    """
+    path = export.save_run(history, Path(folder) / name)
+    print(f"saved the run for download: {path} ({path.stat().st_size / 1e6:.1f} MB; "
+          "grokutils.export.load_run reads it back)")
+    return path
 
 
 @dataclass(frozen=True)

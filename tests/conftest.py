@@ -1,5 +1,7 @@
 """Test settings (smoke profile, the shared offline data folder, a private run cache) and shared fixtures."""
 import os
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +24,20 @@ def pytest_configure(config):
     os.environ["GROKUTILS_PROFILE"] = "smoke"
     os.environ.setdefault("GROKUTILS_CACHE", tempfile.mkdtemp(prefix="grokutils_test_cache_"))
     os.environ.setdefault("MPLBACKEND", "Agg")
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> Path:
+    """The book built once per test session at the smoke profile with warnings as errors; its ``html`` folder.
+
+    The build re-executes every chapter against the run cache that nbval filled (``pytest book`` runs first).
+    """
+    out = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    result = subprocess.run([str(jupyter_book), "build", str(REPO), "--path-output", str(out), "-W", "-n", "--keep-going"],
+                            env={**os.environ, "GROKUTILS_PROFILE": "smoke"}, capture_output=True, text=True, timeout=1800)
+    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+    return out / "_build" / "html"
 
 
 @pytest.fixture

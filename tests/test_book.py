@@ -1,10 +1,12 @@
 """What chapters share: profiles, the header and closing line, glue, and the Checks."""
 import builtins
+import json
 from types import SimpleNamespace
 
 import pytest
 
-from grokutils import book
+from grokutils import book, costs, launch
+from grokutils.chapters import power_division
 from grokutils.datafiles import DataFile
 
 
@@ -47,12 +49,51 @@ def settings_like(data_files=()):
                            describe=lambda: ["task: something", "model: something else"])
 
 
-def test_start_prints_the_header_and_finish_the_closing_line(capsys):
-    clock = book.start(settings_like())
-    book.finish(clock, settings_like())
+def test_start_prints_the_header(capsys):
+    book.start(settings_like())
     out = capsys.readouterr().out
     assert "profile: smoke   device: cpu (" in out and "seed: 3" in out and "model: something else" in out
-    assert "profile smoke: chapter ran in" in out
+
+
+def test_finish_records_the_cost_and_glues_the_run_box(capsys, monkeypatch, fresh_cache, make_history):
+    glued = {}
+    monkeypatch.setattr(book, "glue", lambda name, value, display=False: glued.setdefault(name, value))
+    settings = power_division.settings("smoke")
+    runs = {"main": make_history([0, 1]), "more": [make_history([0, 1]), make_history([0, 1])]}
+    for h, seconds in zip((runs["main"], *runs["more"]), (1.5, 2.0, 3.0)):
+        h.wall_seconds = seconds
+    book.finish(book.Stopwatch(), settings, runs)
+    assert "profile smoke: chapter ran in" in capsys.readouterr().out
+    assert costs.measured("power_division")["smoke"]["train_seconds"] == 6.5
+    box = glued["run_box"].data
+    assert "https://colab.research.google.com/github/" in box and "/blob/main/book/power_division.ipynb" in box
+    assert "papermill book/power_division.ipynb" in box and "`op`" in box
+    assert "| `smoke` (this page) | 0 s | 6 s |" in box and "| `paper` | not executed here |" in box
+
+
+def test_cost_records_survive_a_damaged_file_and_keep_other_profiles(fresh_cache):
+    costs.costs_file().parent.mkdir(parents=True, exist_ok=True)
+    costs.costs_file().write_text("{not json")
+    assert costs.measured("x") == {}
+    costs.record("x", "book", 10.0, 8.0, "cpu")
+    costs.record("x", "smoke", 1.0, 0.5, "cpu")
+    assert set(costs.measured("x")) == {"book", "smoke"} and costs.measured("x")["book"]["wall_seconds"] == 10.0
+
+
+def test_colab_install_cell_and_link_come_from_the_repository_setting(tmp_path):
+    config = tmp_path / "_config.yml"
+    config.write_text("repository:\n  url: https://github.com/someone/fork\n  branch: dev\n")
+    repo = launch.repository(config)
+    assert repo.colab_url("book/x.ipynb") == "https://colab.research.google.com/github/someone/fork/blob/dev/book/x.ipynb"
+    assert 'git+https://github.com/someone/fork@dev"' in repo.install_cell()
+    nb = tmp_path / "book" / "x.ipynb"
+    nb.parent.mkdir()
+    nb.write_text(json.dumps({"cells": [{"cell_type": "code", "source": ["# Colab only: install grokutils, old\n"]}]}))
+    assert launch.sync_install_cells(nb.parent, repo) == [nb]
+    assert launch.install_cells_out_of_date(nb.parent, repo) == []
+    assert launch.repository(tmp_path / "missing.yml") is None
+    with pytest.raises(ValueError, match="repository.url='gitlab.com/x' must be a GitHub address"):
+        launch.Repository("gitlab.com/x")
 
 
 def test_start_checks_the_data_files_before_anything_runs(tmp_path, monkeypatch):

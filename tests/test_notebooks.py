@@ -19,6 +19,9 @@ import pytest
 import torch
 import yaml
 
+from grokutils import launch
+from grokutils.export import load_run
+
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -57,6 +60,10 @@ def module_of(path: Path):
     return importlib.import_module(f"grokutils.chapters.{path.stem}")
 
 
+def test_install_cells_follow_the_repository_in_config():
+    assert launch.install_cells_out_of_date() == [], "run `python -m grokutils.launch` after changing repository.url"
+
+
 def test_every_notebook_is_in_the_toc():
     assert sorted(CHAPTERS) == sorted(p for p in (REPO / "book").glob("*.ipynb"))
     assert CHAPTERS, "no chapter found"
@@ -65,6 +72,10 @@ def test_every_notebook_is_in_the_toc():
 @pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_structure(chapter):
     cs = cells(chapter)
+    title, *rest = source(cs[0]).split("\n")
+    assert len(title) <= 40, f"the title ({len(title)} characters) fits on one or two lines of the table of contents"
+    assert next(line for line in rest if line.strip()).startswith("**"), "the claim follows the title, in bold"
+    assert "{glue:md} run_box" in source(cs[0]), "the 'Run this chapter' box is at the top"
     assert all(not c.get("outputs") and not c.get("execution_count") for c in cs if c["cell_type"] == "code"), \
         "notebooks are committed without outputs"
     lines = [ln for ln in parameters_cell(chapter).splitlines() if ln.strip()]
@@ -85,7 +96,7 @@ def test_chapter_follows_the_contract(chapter):
     assert callable(module.check) and [n for n in vars(module) if n == "measure" or n.startswith("measure_")]
     assert not [c for c in code if re.search(r"^\s*def |\blambda\b", c, re.M)], "no function definitions in notebooks"
     assert f"from grokutils.chapters import {chapter.stem} as chapter" in "\n".join(code)
-    assert sum("chapter.check(" in c for c in code) == 1 and code[-1].strip() == "book.finish(clock, settings)"
+    assert sum("chapter.check(" in c for c in code) == 1 and code[-1].strip().startswith("book.finish(clock, settings, ")
     settings_cell = next(c for c in code if "chapter.settings(" in c)
     assert "clock = book.start(settings)" in settings_cell
 
@@ -152,13 +163,15 @@ def test_papermill_documents_and_injects_the_parameters(tmp_path):
 
 
 @pytest.mark.slow
-def test_book_builds_with_warnings_as_errors(tmp_path):
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    env = {**os.environ, "GROKUTILS_PROFILE": "smoke"}
-    result = subprocess.run([str(jupyter_book), "build", str(REPO), "--path-output", str(tmp_path), "-W", "-n", "--keep-going"],
-                            env=env, capture_output=True, text=True, timeout=1800)
-    assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
+def test_book_builds_with_warnings_as_errors(built_book):
     for chapter in CHAPTERS:
-        page = (tmp_path / "_build" / "html" / chapter.relative_to(REPO).with_suffix(".html")).read_text()
+        page = (built_book / chapter.relative_to(REPO).with_suffix(".html")).read_text()
         assert "Traceback" not in page
         assert "all checks passed" in page, f"{chapter.name}: its Checks did not print 'all checks passed'"
+        assert "Run this chapter" in page and f"{chapter.stem}-paper.ipynb" in page, f"{chapter.name}: no 'Run this chapter' box"
+        name = re.search(r"downloads/([\w.-]+\.pt)", page)
+        assert name, f"{chapter.name}: no download link"
+        files = list(built_book.glob(f"_downloads/*/{name.group(1)}"))
+        assert files, f"{chapter.name}: {name.group(1)} not in the build"
+        run = load_run(files[0])
+        assert run.model() is not None and len(run.steps) > 1, f"{chapter.name}: its download does not load back"

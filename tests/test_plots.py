@@ -3,6 +3,7 @@ import importlib
 
 import matplotlib
 import matplotlib.pyplot as plt
+import torch
 
 from grokutils import plots
 
@@ -37,3 +38,22 @@ def test_long_step_axes_label_thousands_briefly():
     labels = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
     assert len(labels) <= 8 and all(len(label) <= 5 for label in labels)
     plt.close(fig)
+
+
+def test_seed_bands_and_the_static_slider(make_history):
+    plots.style()
+    runs = [make_history([1, 10, 100], val_acc=[0.0, 0.1 * k, 1.0], train_loss=[1.0, 0.5, 0.1], val_loss=[1.0, 0.9, 0.2])
+            for k in range(3)]
+    fig = plots.plot_curves(runs)
+    assert len(fig.axes[0].collections) == 2, "a shaded band per curve"
+    assert "3 seeds" in fig.axes[0].get_legend().get_texts()[0].get_text()
+    plt.close(fig)
+    steps = [0, 100, 200, 300]
+    html = plots.fourier.checkpoint_scrubber(steps, torch.rand(4, 12), [1, 3], {
+        "steps": torch.arange(0, 301, 10), "train_loss": torch.rand(31) + 0.1, "test_loss": torch.rand(31) + 0.1}).data
+    assert 'class="anim-slider"' in html and html.count("data:image/png;base64") == len(steps), "one frame per checkpoint"
+
+
+def test_the_static_slider_loads_nothing_from_the_network():
+    html = plots.base.scrubber(plt.figure(), lambda i: None, 2).data
+    assert "https://" not in html

@@ -221,6 +221,10 @@ class TransformerBlock(nn.Module):
         return self.hook_resid_post(resid + self.hook_mlp_out(self.mlp(self.ln2(resid))))
 
 
+REBUILT_BUFFERS = (".attn.mask", ".attn.IGNORE")
+"""Buffers every attention builds from its config; ``Transformer.load_state_dict`` never copies them."""
+
+
 class Transformer(HookedModel):
     """Decoder-only transformer with TransformerLens hook points and parameter names."""
 
@@ -243,6 +247,14 @@ class Transformer(HookedModel):
         self.unembed.W_U = _weight(cfg, gen, cfg.d_model, cfg.d_vocab_out, fan_in=cfg.d_model, role="unembed")
         _bias(self.unembed, "b_U", (cfg.d_vocab_out,), cfg.use_unembed_bias)
         self.setup()
+
+    def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
+        """Load weights as ``nn.Module.load_state_dict`` does, except each attention's ``mask`` and ``IGNORE``:
+        those are constants of the architecture, so the model keeps its own and ignores the file's (a
+        TransformerLens 3.x ``HookedTransformer.state_dict()`` saves a ``[0, 0]`` mask, for instance)."""
+        own = {k: v for k, v in self.state_dict().items() if k.endswith(REBUILT_BUFFERS)}
+        state = {**{k: v for k, v in state_dict.items() if not k.endswith(REBUILT_BUFFERS)}, **own}
+        return super().load_state_dict(state, strict=strict, assign=assign)
 
     def forward(self, tokens: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         """Logits ``[batch, pos, d_vocab_out]`` (``[K, batch, pos, d_vocab_out]`` for runs stacked by

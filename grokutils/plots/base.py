@@ -5,12 +5,14 @@ Analysis (``grokutils.analysis``) computes the numbers; these functions only dra
 from __future__ import annotations
 
 import math
+import re
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 import torch
 
+from grokutils.analysis import seeds
 from grokutils.history import History
 
 TRAIN_COLOR, VAL_COLOR, NORM_COLOR = "#1f77b4", "#d62728", "#7f7f7f"
@@ -58,14 +60,17 @@ def _steps_axis(ax, steps: torch.Tensor, xscale: str) -> None:
         ax.set_xlim(left=max(1, int(steps[steps > 0].min())))
 
 
-def plot_curves(history: History, xscale: str = "log", title: str | None = None) -> plt.Figure:
-    """Accuracy (left) and loss (right) on the training and validation sets against steps."""
+def plot_curves(history: History | list[History], xscale: str = "log", title: str | None = None) -> plt.Figure:
+    """Accuracy (left) and loss (right) on the training and validation sets against steps.
+
+    Given several runs of one setting (seeds), each curve is their median with their range as a band.
+    """
+    runs = history if isinstance(history, list) else [history]
     fig, (acc_ax, loss_ax) = plt.subplots(1, 2, layout="constrained")
-    s = history.steps
     for ax, metric, ylabel in ((acc_ax, "acc", "accuracy"), (loss_ax, "loss", "loss")):
-        ax.plot(s, getattr(history, f"train_{metric}"), color=TRAIN_COLOR, label="train")
-        ax.plot(s, getattr(history, f"val_{metric}"), color=VAL_COLOR, label="validation")
-        _steps_axis(ax, s, xscale)
+        for split, color, label in (("train", TRAIN_COLOR, "train"), ("val", VAL_COLOR, "validation")):
+            _band(ax, seeds.band(runs, f"{split}_{metric}"), color, label)
+        _steps_axis(ax, runs[0].steps, xscale)
         ax.set_ylabel(ylabel)
     loss_ax.set_yscale("log")
     acc_ax.set_ylim(-0.02, 1.02)
@@ -73,6 +78,32 @@ def plot_curves(history: History, xscale: str = "log", title: str | None = None)
     if title:
         fig.suptitle(title)
     return fig
+
+
+def _band(ax, band: seeds.Band, color: str, label: str) -> None:
+    """A median line, and for several seeds their range as a shaded band (the label says how many)."""
+    if band.n_seeds > 1:
+        ax.fill_between(band.steps, band.low, band.high, color=color, alpha=0.2, lw=0)
+        label = f"{label} (median, range of {band.n_seeds} seeds)"
+    ax.plot(band.steps, band.median, color=color, label=label)
+
+
+def scrubber(fig: plt.Figure, update, n_frames: int, fps: int = 4):
+    """An HTML slider over ``n_frames`` pre-rendered frames of ``fig`` (``update(i)`` draws frame i).
+
+    The frames are PNGs embedded in the page with matplotlib's JavaScript player (``to_jshtml``), so the
+    slider works in the static book as well as in Jupyter and Colab. Closes ``fig``.
+    """
+    from IPython.display import HTML
+    from matplotlib.animation import FuncAnimation
+
+    fig.canvas.draw()
+    fig.set_layout_engine("none")  # lay out once: every frame keeps the first frame's layout (and is 2x faster)
+    html = FuncAnimation(fig, update, frames=n_frames).to_jshtml(fps=fps, default_mode="once")
+    plt.close(fig)
+    # matplotlib links Font Awesome 4 from a CDN for the player's button icons; the book's theme has its own
+    # icons, and a page of this book loads nothing from the network.
+    return HTML(re.sub(r'<link rel="stylesheet"\s+href="https://[^"]*font-awesome[^"]*">', "", html))
 
 
 def _draw_marks(ax, marks: dict[str, int | None], labelled: bool) -> None:

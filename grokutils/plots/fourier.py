@@ -5,7 +5,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from grokutils.analysis.fourier import fourier_basis
-from grokutils.plots.base import NORM_COLOR, TRAIN_COLOR, VAL_COLOR, step_ticks
+from grokutils.plots.base import NORM_COLOR, TRAIN_COLOR, VAL_COLOR, scrubber, step_ticks
 
 RESTRICTED_COLOR, EXCLUDED_COLOR, OTHER_FREQ_COLOR = "#2ca02c", "#9467bd", "#bbbbbb"
 
@@ -154,6 +154,28 @@ def plot_checkpoint_spectrum(checkpoint_steps: list[int], spectra: torch.Tensor,
     step_ticks(loss_ax)
     loss_ax.legend()
     return fig
+
+
+def checkpoint_scrubber(checkpoint_steps: list[int], spectra: torch.Tensor, key_freqs,
+                        measures: dict[str, torch.Tensor], max_frames: int = 30, dpi: int = 72):
+    """``plot_checkpoint_spectrum`` at up to ``max_frames`` evenly spaced checkpoints behind a JavaScript
+    slider (``base.scrubber``): the static page's version of the ipywidgets slider."""
+    shown = torch.linspace(0, len(checkpoint_steps) - 1, min(max_frames, len(checkpoint_steps))).round().long()
+    shown = shown.unique().tolist()
+    fig = plot_checkpoint_spectrum(checkpoint_steps, spectra, key_freqs, measures, checkpoint_steps[shown[0]])
+    fig.set_dpi(dpi)
+    spec_ax, loss_ax = fig.axes
+    top = float(spectra[shown][:, 1:].max()) * 1.05
+    marker = loss_ax.lines[-1]
+
+    def draw(frame: int) -> None:
+        i = shown[frame]
+        spec_ax.cla()
+        spectrum_bars(spec_ax, spectra[i], key_freqs)
+        spec_ax.set(ylim=(0, top), title=f"embedding spectrum, epoch {checkpoint_steps[i]:,}")
+        marker.set_xdata([checkpoint_steps[i]] * 2)
+
+    return scrubber(fig, draw, len(shown))
 
 
 def show_checkpoint_spectrum(checkpoint_steps: list[int], spectra: torch.Tensor, key_freqs,
