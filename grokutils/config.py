@@ -18,7 +18,7 @@ from grokutils.step import GRAD_TRANSFORMS, LOSSES
 
 OPTIMIZERS = ("adamw", "adam")
 LOG_SPACINGS = ("log", "linear")
-PROBES = ("weight_norms", "attn_norms", "last_layer_norm")
+PROBES = ("weight_norms", "attn_norms", "matrix_norms", "last_layer_norm")
 DEVICES = ("cpu", "cuda", None)
 
 
@@ -107,7 +107,8 @@ class TrainConfig:
         grad_transforms: names of gradient transforms (``step.GRAD_TRANSFORMS``) applied in order
             between the backward pass and the optimiser.
         probes: extra metrics logged at the logged steps, by name (see ``history.PROBES``):
-            ``"weight_norms"`` (per parameter group), ``"attn_norms"`` (per layer), ``"last_layer_norm"``.
+            ``"weight_norms"`` (per parameter group), ``"attn_norms"`` (per layer), ``"matrix_norms"`` (per weight
+            matrix), ``"last_layer_norm"``.
         n_logs: number of steps at which metrics are computed (always including 0 and ``steps``).
         log_spacing: ``"log"`` (for log-axis figures) or ``"linear"``.
         checkpoint_every: keep a copy of the weights every this many steps (``None``: none).

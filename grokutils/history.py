@@ -3,7 +3,8 @@
 A History holds named metric columns indexed like its logged ``steps``: always ``train_loss``,
 ``val_loss``, ``train_acc``, ``val_acc`` and ``weight_norm`` (readable as attributes), plus the columns
 of the probes its config names (``"weight_norms"`` gives ``weight_norm/<group>`` per parameter group,
-``"attn_norms"`` gives ``attn_norm/<layer>``, ``"last_layer_norm"`` gives ``last_layer_norm``).
+``"attn_norms"`` gives ``attn_norm/<layer>``, ``"matrix_norms"`` gives ``matrix_norm/<name>`` per weight matrix,
+``"last_layer_norm"`` gives ``last_layer_norm``).
 Checkpoints live in a side file of the run cache and are read only when first used.
 """
 from __future__ import annotations
@@ -41,6 +42,13 @@ def attn_norms(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {f"attn_norm/{layer}": s.sqrt() for layer, s in squares.items()}
 
 
+def matrix_norms(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The Frobenius norm of each weight matrix (a parameter with two or more axes per run, not a bias), ``[K]`` each:
+    ``blocks.0.attn.W_Q`` is one matrix, all heads together."""
+    return {f"matrix_norm/{name}": p.detach().pow(2).flatten(1).sum(1).sqrt() for name, p in params.items()
+            if p.dim() >= 3 and not name.rsplit(".", 1)[-1].startswith("b")}
+
+
 def last_layer_norm(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     """L2 norm of the output layer's parameters (the unembedding, or the MLP's last linear map), ``[K]``."""
     last = _group(list(params)[-1])
@@ -51,6 +59,7 @@ def last_layer_norm(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
 PROBES: dict[str, Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]] = {
     "weight_norms": weight_norms,
     "attn_norms": attn_norms,
+    "matrix_norms": matrix_norms,
     "last_layer_norm": last_layer_norm,
 }
 """Probe name -> function of the runs' named parameters ``{name: [K, ...]}`` returning ``{column: [K]}``."""

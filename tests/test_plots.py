@@ -57,3 +57,16 @@ def test_seed_bands_and_the_static_slider(make_history):
 def test_the_static_slider_loads_nothing_from_the_network():
     html = plots.base.scrubber(plt.figure(), lambda i: None, 2).data
     assert "https://" not in html
+
+
+def test_band_figures_mark_blank_cells_and_survive_an_empty_grid():
+    from grokutils.analysis.band import Cell
+    cells = [Cell(0, n, b, (10,), (None if b == 64 else 10 + n // b,)) for n in (500, 2000) for b in (1, 8, 64)]
+    fig = plots.band.plot_delay_maps(cells, (100, 800))
+    assert len(fig.axes) == 4, "two maps, two colour bars"
+    crossed = [line for line in fig.axes[0].lines if line.get_color() == "#999999"]
+    assert len(crossed) == 2, "one cross per blank cell"
+    plt.close(fig)
+    empty = [Cell(0, 500, 8, (None,), (None,))]
+    for fig in (plots.band.plot_delay_maps(empty, (100, 800)), plots.band.plot_steps_per_cell(empty, (100, 800))):
+        plt.close(fig)

@@ -79,6 +79,17 @@ def test_probes_log_named_columns_at_the_logged_steps(tiny_run):
     assert (h.metrics["last_layer_norm"] <= h.metrics["weight_norm/unembed"] + 1e-9).all()
 
 
+def test_matrix_norms_log_each_weight_matrix(tiny_run):
+    h = train(tiny_run(steps=10, n_logs=4, probes=("matrix_norms", "attn_norms")), progress=False)
+    names = {n.removeprefix("matrix_norm/") for n in h.metrics if n.startswith("matrix_norm/")}
+    assert {"embed.W_E", "blocks.0.attn.W_Q", "blocks.0.attn.W_O", "blocks.0.mlp.W_in", "unembed.W_U"} <= names
+    assert not any(n.rsplit(".", 1)[-1].startswith("b") or ".ln" in n for n in names)
+    attn = sum(h.metrics[f"matrix_norm/blocks.0.attn.{w}"] ** 2 for w in ("W_Q", "W_K", "W_V", "W_O")).sqrt()
+    assert (attn <= h.metrics["attn_norm/blocks.0"] * (1 + 1e-6)).all()
+    final = h.final_state["blocks.0.attn.W_Q"].norm().item()
+    assert h.metrics["matrix_norm/blocks.0.attn.W_Q"][-1].item() == pytest.approx(final, rel=1e-6)
+
+
 def test_history_knows_its_training_examples(tiny_run):
     cfg = tiny_run(steps=2)
     h, split = train(cfg, progress=False), cfg.task.build()

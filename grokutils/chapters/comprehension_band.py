@@ -1,0 +1,291 @@
+"""The chapter ``book/comprehension_band.ipynb`` (Li and Sakib's poster): its settings, numbers and Checks.
+
+The poster trains Power et al.'s 2-layer transformer on a/b mod p with 30% of the pairs for training, so
+the training-set size N = 0.3 p(p - 1) is set by the prime p, over a grid of N and batch size B. Each
+cell holds runs that differ in initialisation scale and weight decay; each run stops once validation
+accuracy reaches 95% or at the budget. A cell's grokking delay is the mean, over its runs that reach 95%
+on both accuracies, of the steps between the two. The poster finds short delays along a diagonal band
+100 <= N/B <= 800 (the "comprehension band").
+
+``book`` is a smaller grid (27 cells, 2 runs each) with a budget of 4,000 steps on the Power chapter's
+model; ``paper`` is the poster's budget (10^5 steps, 10 runs a cell); ``smoke`` is a tiny grid for tests.
+Every run logs the norm of each weight matrix (``PROBES``): the landscape chapter loads two runs of this
+grid from the run cache and reads them. ``settings(profile).examples`` names the in-band and out-of-band
+example runs.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from grokutils.analysis import band
+from grokutils.book import Checks, fmt_step, resolve_profile
+from grokutils.config import RunConfig, check_int, resolve_device
+from grokutils.history import History
+from grokutils.recipes import power_run
+from grokutils.tasks.modular import ModularConfig
+
+THRESHOLD = 0.95
+BAND = (100.0, 800.0)
+"""The poster's comprehension band: 100 <= N/B <= 800."""
+BAND_CENTRE = math.sqrt(BAND[0] * BAND[1])
+FRAC_TRAIN = 0.3
+PROBES = ("matrix_norms",)
+"""Every run logs the norm of each weight matrix: the landscape chapter reads them off the example runs."""
+FINDINGS = ("most_cells_reach", "diagonal_band", "band_shortest", "validation_waits")
+"""The poster's findings the Checks assert: most cells grok within the budget; the shortest delays lie on a diagonal
+band (slope of log B* on log N near 1); the band's delays are the shortest; validation, not training, waits."""
+POSTER = dict.fromkeys(FINDINGS, True)
+BOOK_FINDINGS = dict.fromkeys(FINDINGS, False)
+"""What the ``book`` grid showed (issue 12's closing note): none of the four. 8 of its 27 cells reached 95% on both
+accuracies within 4,000 steps, none of them inside the poster's band, where no run fitted even its training set;
+the slope of log B* on log N was 0.27; the validation steps spread 0.4x as widely as the training steps."""
+
+_PROFILES = {
+    # primes p (N = 0.3 p (p - 1)), batch sizes (a cell where N/B >= min_ratio), per-run (initialisation scale,
+    # weight decay), steps budget, logged steps, model widths (empty: the Power chapter's), how the sweep
+    # engine trains the missing runs (None: it measures; "workers" at book: one run per core)
+    "smoke": dict(primes=(7, 11), batch_sizes=(2, 4, 8), min_ratio=1, variants=((1.0, 1.0), (0.8, 2.0)), steps=60,
+                  n_logs=12, widths=dict(d_model=16, n_heads=2, d_head=8, d_mlp=32), mode=None, findings=POSTER),
+    "book": dict(primes=(47, 59, 71, 83, 97), batch_sizes=(1, 3, 9, 27, 81, 243), min_ratio=8,
+                 variants=((1.0, 1.0), (0.8, 2.0)), steps=4000, n_logs=60, widths={}, mode="workers",
+                 findings=BOOK_FINDINGS),
+    "paper": dict(primes=(23, 31, 43, 59, 79, 97, 113), batch_sizes=tuple(2 ** k for k in range(11)), min_ratio=1,
+                  variants=tuple((scale, wd) for scale in (0.5, 0.75, 1.0, 1.5, 2.0) for wd in (0.3, 1.0)),
+                  steps=100_000, n_logs=200, widths={}, mode=None, findings=POSTER),
+}
+
+
+@dataclass(frozen=True)
+class BandSettings:
+    """The chapter's grid of runs and the thresholds its Checks use.
+
+    Attributes:
+        profile: the profile these settings belong to.
+        device: the device asked for (None: CUDA when available).
+        seed: the seed of the first run of each cell (run i of a cell uses ``seed + i``).
+        primes: the moduli p; each sets N = ``n_train(p)``.
+        batch_sizes: the batch sizes B (a cell exists where N/B is at least the profile's minimum: 8 at ``book``,
+            where smaller ratios cost the most per step and the poster's band lies far above them).
+        variants: each run of a cell as (initialisation scale, weight decay); AdamW otherwise as Power et al.
+        grid: ``(p, B) -> (run, ...)``, one run per variant, each stopping at 95% validation accuracy.
+        examples: ``{"in band": run, "outside": run}``: the first run of the cell with the largest N whose
+            N/B is closest (on a log scale) to the band's centre, and of the cell at that N farthest from it.
+        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: the measured fastest).
+        findings: ``FINDINGS`` -> whether the Checks assert the poster's finding (True) or, where our runs at
+            this profile show otherwise and the chapter says so, its negation (False).
+        claims: whether this profile asserts the chapter's findings (False at ``smoke``).
+        threshold: the accuracy both curves must reach (95%).
+        band: the poster's band of N/B.
+        min_reached_share: Checks: at least this share of the cells reach the threshold on both accuracies.
+        slope_range: Checks: the fitted slope of log B* on log N lies in this interval (a diagonal band).
+        min_spread_ratio: Checks: the validation steps spread at least this many times as widely as the training steps.
+    """
+
+    profile: str
+    device: str | None
+    seed: int
+    primes: tuple[int, ...]
+    batch_sizes: tuple[int, ...]
+    variants: tuple[tuple[float, float], ...]
+    grid: dict
+    examples: dict
+    mode: str | None
+    findings: dict
+    claims: bool
+    threshold: float = THRESHOLD
+    band: tuple[float, float] = BAND
+    min_reached_share: float = 0.7
+    slope_range: tuple[float, float] = (0.5, 1.5)
+    min_spread_ratio: float = 2.0
+
+    data_files = ()
+
+    def runs(self) -> list[RunConfig]:
+        """Every run of the grid, cell by cell."""
+        return [run for cell in self.grid.values() for run in cell]
+
+    def describe(self) -> list[str]:
+        """Lines for the chapter's header."""
+        first = next(iter(self.grid.values()))[0]
+        m, t = first.model, first.train
+        return [f"task: a / b mod p, {FRAC_TRAIN:.0%} of the pairs for training; p in {list(self.primes)} "
+                f"(N = {', '.join(f'{n_train(p):,}' for p in self.primes)})",
+                f"batch sizes: {list(self.batch_sizes)}; {len(self.grid)} cells, {len(self.runs())} runs",
+                f"model: 2 layers, d_model {m.d_model}, {m.n_heads} heads, d_mlp {m.d_mlp}, pre-LayerNorm",
+                f"runs a cell (initialisation scale, weight decay): {list(self.variants)}; AdamW lr {t.lr:g}",
+                f"budget: {t.steps:,} steps, or until validation accuracy reaches {self.threshold:.0%}"]
+
+
+def n_train(p: int) -> int:
+    """The training-set size at modulus ``p``: 30% of the p(p - 1) pairs of a / b mod p."""
+    return ModularConfig(op="div", p=p, frac_train=FRAC_TRAIN).n_train
+
+
+def settings(profile: str | None = None, seed: int = 0, device: str | None = None) -> BandSettings:
+    """The chapter's grid at ``profile`` (the notebook's parameters)."""
+    profile = resolve_profile(profile)
+    check_int("seed", seed, 0, 2**31 - len(_PROFILES[profile]["variants"]))
+    resolve_device(device)
+    preset = _PROFILES[profile]
+    grid = {(p, b): tuple(_run(p, b, seed + i, scale, wd, preset) for i, (scale, wd) in enumerate(preset["variants"]))
+            for p in preset["primes"] for b in preset["batch_sizes"] if n_train(p) / b >= preset["min_ratio"]}
+    return BandSettings(profile, device, seed, preset["primes"], preset["batch_sizes"], preset["variants"], grid,
+                        _examples(grid), mode=preset["mode"], findings=preset["findings"],
+                        claims=profile != "smoke")
+
+
+def _run(p: int, batch_size: int, seed: int, init_scale: float, weight_decay: float, preset: dict) -> RunConfig:
+    cfg = power_run(op="div", p=p, frac_train=FRAC_TRAIN, steps=preset["steps"], seed=seed, weight_decay=weight_decay,
+                    n_logs=preset["n_logs"], architecture="pre_ln", **preset["widths"])
+    return cfg.replace(batch_size=batch_size, stop_at_val_acc=THRESHOLD, init_scale=init_scale, probes=PROBES)
+
+
+def _examples(grid: dict) -> dict[str, RunConfig]:
+    largest = max(p for p, _ in grid)
+    cells = [(p, b) for p, b in grid if p == largest]
+    distance = {cell: abs(math.log(n_train(cell[0]) / cell[1] / BAND_CENTRE)) for cell in cells}
+    return {"in band": grid[min(cells, key=distance.get)][0], "outside": grid[max(cells, key=distance.get)][0]}
+
+
+def run_all(s: BandSettings, load_many, **kwargs) -> dict:
+    """Every run of the grid through one call of ``load_many`` (``runs.load_or_train_many``): ``(p, B) -> [History, ...]``."""
+    done = iter(load_many(s.runs(), **{"mode": s.mode, **kwargs}))
+    return {cell: [next(done) for _ in runs] for cell, runs in s.grid.items()}
+
+
+def examples(histories: dict, s: BandSettings) -> dict[str, History]:
+    """The in-band and out-of-band example runs (``s.examples``) among ``histories``."""
+    found = {cfg: h for cell, runs in histories.items() for cfg, h in zip(s.grid[cell], runs)}
+    return {name: found[cfg] for name, cfg in s.examples.items()}
+
+
+def measure(histories: dict, s: BandSettings) -> dict:
+    """The chapter's numbers from ``histories`` (``(p, B) -> [History, ...]``, as ``s.grid``)."""
+    cells = [band.summarise(p, n_train(p), b, list(histories[p, b]), s.threshold) for p, b in s.grid]
+    fit = band.band_slope(cells)
+    best = band.best_batches(cells)
+    inside, outside = band.delays_by_band(cells, *s.band)
+    reached = [c for c in cells if c.delay_steps is not None]
+    ratios = [c.ratio for c in best.values()]
+    return {
+        "cells": cells,
+        "best": best,
+        "fit": fit,
+        "band_slope": None if fit is None else fit.slope,
+        "band_low": min(ratios, default=None),
+        "band_high": max(ratios, default=None),
+        "cells_reached": len(reached) / len(cells),
+        "n_cells": len(cells),
+        "median_delay_in_band": band.median(inside),
+        "median_delay_outside": band.median(outside),
+        "n_in_band": len(inside),
+        "n_outside": len(outside),
+        "val_spread": band.log_spread([c.val_step for c in reached]),
+        "train_spread": band.log_spread([c.train_step for c in reached]),
+        "in_band_fit_share": _in_band_fit_share(cells, s.band),
+        "finite": all(h.is_finite() for runs in histories.values() for h in runs),
+        "loss_fell": all(h.train_loss[-1] < h.train_loss[0] for runs in histories.values() for h in runs),
+    }
+
+
+def _in_band_fit_share(cells: list[band.Cell], limits: tuple[float, float]) -> float | None:
+    """The share of the runs in cells with N/B inside ``limits`` whose training accuracy reached the threshold."""
+    fits = [t is not None for c in cells if limits[0] <= c.ratio <= limits[1] for t in c.train_steps]
+    return sum(fits) / len(fits) if fits else None
+
+
+def spread_ratio(r: dict) -> float | None:
+    """How many times more widely the validation-95% steps spread than the training-95% steps (None: unknown)."""
+    if r["val_spread"] is None or r["train_spread"] is None:
+        return None
+    return math.inf if r["train_spread"] == 0 else r["val_spread"] / r["train_spread"]
+
+
+def verdicts(r: dict, s: BandSettings) -> dict[str, bool]:
+    """Whether each of the poster's findings (``FINDINGS``) holds in ``r`` (from ``measure``), by the thresholds of ``s``."""
+    slope, (low, high) = r["band_slope"], s.slope_range
+    inside, outside, ratio = r["median_delay_in_band"], r["median_delay_outside"], spread_ratio(r)
+    return {"most_cells_reach": r["cells_reached"] >= s.min_reached_share,
+            "diagonal_band": slope is not None and low <= slope <= high,
+            "band_shortest": None not in (inside, outside) and inside < outside,
+            "validation_waits": ratio is not None and ratio >= s.min_spread_ratio}
+
+
+def check(results: dict, s: BandSettings) -> list:
+    """Assert the chapter's claims on ``results`` (from ``measure``); print each with its measured value.
+
+    Each of the poster's findings is asserted in the direction ``s.findings`` names for the profile: as the
+    poster states it, or (where our runs at that profile show otherwise, and the chapter says so) its negation.
+    """
+    r, checks = results, Checks(s.claims)
+    checks.expect("every logged metric of every run is finite", r["finite"], r["finite"])
+    checks.expect("every run's training loss ended below where it started", r["loss_fell"], r["loss_fell"])
+    held, (low, high) = verdicts(r, s), s.slope_range
+    slope, inside, outside, ratio = r["band_slope"], r["median_delay_in_band"], r["median_delay_outside"], spread_ratio(r)
+    measured = {
+        "most_cells_reach": (f"at least {s.min_reached_share:.0%} of the cells reach {s.threshold:.0%} on both accuracies",
+                             f"{r['cells_reached']:.0%} of {r['n_cells']}"),
+        "diagonal_band": (f"the slope of log B* on log N lies in [{low:g}, {high:g}] (a diagonal band)",
+                          "n/a" if slope is None else f"{slope:.2f}"),
+        "band_shortest": (f"the median delay of cells with {s.band[0]:g} <= N/B <= {s.band[1]:g} is below the others'",
+                          f"{_fmt(inside)} against {_fmt(outside)} steps"),
+        "validation_waits": (f"validation-{s.threshold:.0%} steps spread at least {s.min_spread_ratio:g}x as widely "
+                             "as training's", "n/a" if ratio is None else f"{ratio:.1f}x"),
+    }
+    for name, (claim, value) in measured.items():
+        expected = s.findings[name]
+        checks.claim(claim if expected else f"NOT: {claim} (our runs at this profile, as the chapter says)", value,
+                     held[name] == expected)
+    if not s.findings["band_shortest"]:
+        fitted = r["in_band_fit_share"]
+        checks.claim(f"no run in a cell with {s.band[0]:g} <= N/B <= {s.band[1]:g} fits its training set "
+                     f"({s.threshold:.0%}) within the budget", "n/a" if fitted is None else f"{fitted:.0%} did",
+                     fitted == 0)
+    return checks.report()
+
+
+def glued(r: dict, s: BandSettings) -> dict[str, str]:
+    """The chapter's numbers as the prose quotes them (``book.glue`` each), verdicts included."""
+    reached = [c.ratio for c in r["cells"] if c.delay_steps is not None]
+    in_band = [c.ratio for c in r["cells"] if s.band[0] <= c.ratio <= s.band[1]]
+    steps = s.runs()[0].train.steps
+    out = {"median_delay_in_band": _fmt(r["median_delay_in_band"]), "median_delay_outside": _fmt(r["median_delay_outside"]),
+           "band_slope": fmt_number(r["band_slope"], ".2f"), "band_low": fmt_number(r["band_low"], ",.0f"),
+           "band_high": fmt_number(r["band_high"], ",.0f"), "cells_reached": f"{r['cells_reached']:.0%}",
+           "n_cells": str(r["n_cells"]), "n_in_band": str(r["n_in_band"]), "n_outside": str(r["n_outside"]),
+           "val_spread": fmt_number(r["val_spread"], ".2f"), "train_spread": fmt_number(r["train_spread"], ".2f"),
+           "spread_ratio": fmt_number(spread_ratio(r), ".1f"), "budget_steps": f"{steps:,}",
+           "max_reached_ratio": fmt_number(max(reached, default=None), ",.0f"),
+           "n_band_cells": str(len(in_band)),
+           "band_epochs_max": fmt_number(steps / min(in_band) if in_band else None, ",.0f"),
+           "in_band_fit_share": fmt_number(r["in_band_fit_share"], ".0%")}
+    return {**out, **verdict_glue(verdicts(r, s))}
+
+
+def verdict_glue(held: dict[str, bool]) -> dict[str, str]:
+    """``verdict_<finding>``: "holds" or "does not hold", as the prose quotes each verdict."""
+    return {f"verdict_{name}": "holds" if ok else "does not hold" for name, ok in held.items()}
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"
+
+
+def fmt_number(value: float | None, spec: str) -> str:
+    """``value`` in format ``spec`` for the prose, or ``"n/a"`` (not measurable: too few cells reached 95%)."""
+    return "n/a" if value is None else format(value, spec)
+
+
+def fmt_steps(value: float | None) -> str:
+    """A delay in steps for the prose: ``"1,234"``, or ``"n/a"`` when no cell of the kind reached 95%."""
+    return _fmt(value)
+
+
+def summary(r: dict) -> str:
+    """The grid cell by cell, for the chapter's output: N, B, N/B, each run's two steps and the cell's delay."""
+    lines = [f"{'N':>6} {'B':>5} {'N/B':>7}  train 95% / validation 95% per run   delay (steps)"]
+    for c in r["cells"]:
+        runs = ", ".join(f"{fmt_step(t)}/{fmt_step(v)}" for t, v in zip(c.train_steps, c.val_steps))
+        lines.append(f"{c.n_train:>6,} {c.batch_size:>5} {c.ratio:>7,.1f}  {runs:<36} {_fmt(c.delay_steps)}")
+    return "\n".join(lines)

@@ -1,0 +1,72 @@
+"""Figures of the landscape chapter: loss contours around two optima, 1-D slices, weight-matrix norms over training."""
+from __future__ import annotations
+
+import math
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.colors import LogNorm
+
+from grokutils.history import History
+from grokutils.plots.base import TRAIN_COLOR, VAL_COLOR, _draw_marks, _steps_axis
+
+SETS = {"train": "training loss", "val": "validation loss"}
+
+
+def plot_loss_surfaces(surfaces: dict[str, dict[str, torch.Tensor]], coords: torch.Tensor) -> plt.Figure:
+    """Filled contours of the training and validation loss (columns) around each optimum (rows), on one log colour
+    scale for all panels; the trained weights are the cross at (0, 0)."""
+    values = torch.cat([s[name].flatten() for s in surfaces.values() for name in SETS])
+    norm = LogNorm(max(float(values.min()), 1e-12), max(float(values.max()), 1e-11))
+    levels = torch.logspace(math.log10(norm.vmin), math.log10(norm.vmax), 16).tolist()
+    fig, axes = plt.subplots(len(surfaces), len(SETS), figsize=(8.5, 3.6 * len(surfaces)), layout="constrained",
+                             squeeze=False)
+    for row, (optimum, surface) in zip(axes, surfaces.items()):
+        for ax, (name, label) in zip(row, SETS.items()):
+            ax.contourf(coords, coords, surface[name].clamp_min(norm.vmin).T, levels=levels, norm=norm, cmap="viridis")
+            ax.contour(coords, coords, surface[name].clamp_min(norm.vmin).T, levels=levels, norm=norm, colors="white",
+                       linewidths=0.3)
+            ax.plot(0, 0, "x", color="red")
+            ax.set(title=f"{optimum}: {label}", xlabel="direction 1", ylabel="direction 2", aspect="equal")
+            ax.grid(False)
+    fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap="viridis"), ax=axes, label="loss (log scale, same for all)")
+    return fig
+
+
+def plot_loss_slices(lines: dict[str, dict[str, torch.Tensor]], coords: torch.Tensor) -> plt.Figure:
+    """The training and validation loss along direction 1 through each optimum, one panel per optimum, same axes."""
+    fig, axes = plt.subplots(1, len(lines), figsize=(4.2 * len(lines), 3.2), layout="constrained", sharey=True,
+                             squeeze=False)
+    for ax, (optimum, line) in zip(axes[0], lines.items()):
+        ax.plot(coords, line["train"].clamp_min(1e-12), color=TRAIN_COLOR, label=SETS["train"])
+        ax.plot(coords, line["val"].clamp_min(1e-12), color=VAL_COLOR, label=SETS["val"])
+        ax.set(yscale="log", xlabel="distance along direction 1", title=optimum)
+    axes[0, 0].set_ylabel("loss")
+    axes[0, 0].legend(fontsize=8)
+    return fig
+
+
+def plot_matrix_norms(history: History, groups: dict[str, list[str]], marks: dict[str, int | None],
+                      total: torch.Tensor) -> plt.Figure:
+    """Training and validation accuracy (top), the norm of all attention matrices together (``total``), and the
+    logged norm of each weight matrix (one panel per group of ``groups``: panel title -> matrix names) over
+    training, with ``marks`` drawn as vertical lines."""
+    fig, axes = plt.subplots(2 + len(groups), 1, figsize=(7.5, 2.1 * (2 + len(groups))), layout="constrained",
+                             sharex=True)
+    steps = history.steps.clamp_min(1)
+    axes[0].plot(steps, history.train_acc, color=TRAIN_COLOR, label="training")
+    axes[0].plot(steps, history.val_acc, color=VAL_COLOR, label="validation")
+    axes[0].set(ylabel="accuracy", ylim=(-0.02, 1.02))
+    axes[1].plot(steps, total, color="k", lw=1.5)
+    axes[1].set(ylabel="Frobenius norm", title="all attention matrices together")
+    for ax, (title, names) in zip(axes[2:], groups.items()):
+        for name in names:
+            ax.plot(steps, history.metrics[f"matrix_norm/{name}"], label=name, lw=1.2)
+        ax.set(ylabel="Frobenius norm", title=title)
+        ax.legend(fontsize=7, ncol=2, loc="best")
+    for i, ax in enumerate(axes):
+        _steps_axis(ax, steps, "linear")
+        _draw_marks(ax, marks, labelled=i == 0)
+        ax.set_xlabel("optimisation step" if i == len(axes) - 1 else "")
+    axes[0].legend(fontsize=8, loc="center left")
+    return fig

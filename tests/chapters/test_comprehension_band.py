@@ -1,0 +1,151 @@
+"""The comprehension-band chapter (grokutils.chapters.comprehension_band): settings, errors, measure and the Checks."""
+import dataclasses
+
+import pytest
+
+from grokutils.chapters import comprehension_band as chapter
+from grokutils.sweep import check_batchable
+
+STEPS = list(range(0, 2001, 10))
+FALLING = [5.0 - s / 1000 for s in STEPS]
+
+
+def test_book_grid_spans_the_band():
+    s = chapter.settings("book")
+    assert s.claims and len(s.primes) >= 5 and len(s.batch_sizes) >= 6 and len(s.variants) >= 2
+    ratios = [chapter.n_train(p) / b for p, b in s.grid]
+    assert min(ratios) <= 12 and max(ratios) >= 2500, "N/B spans about 10 to about 3,000"
+    assert s.mode == "workers"
+    for (p, b), runs in s.grid.items():
+        assert b <= chapter.n_train(p) and len(runs) == len(s.variants)
+        check_batchable(list(runs))  # a cell trains as one batched model
+        for run, (scale, wd) in zip(runs, s.variants):
+            assert (run.task.op, run.task.p, run.task.frac_train, run.train.batch_size) == ("div", p, 0.3, b)
+            assert (run.model.init_scale, run.train.weight_decay, run.train.stop_at_val_acc) == (scale, wd, 0.95)
+            assert run.model.n_layers == 2 and run.model.n_heads == 4 and run.train.optimizer == "adamw"
+    assert [r.model.seed for r in next(iter(s.grid.values()))] == list(range(len(s.variants)))
+
+
+def test_examples_are_at_the_largest_n_inside_and_outside_the_band():
+    s = chapter.settings("book")
+    largest = max(s.primes)
+    inside, outside = s.examples["in band"], s.examples["outside"]
+    assert inside.task.p == outside.task.p == largest
+    ratio = lambda cfg: cfg.task.n_train / cfg.train.batch_size  # noqa: E731
+    assert 100 <= ratio(inside) <= 800 and not 100 <= ratio(outside) <= 800
+    assert inside in s.runs() and outside in s.runs()
+
+
+def test_paper_profile_is_the_posters_budget():
+    s = chapter.settings("paper")
+    run = s.runs()[0]
+    assert run.train.steps == 100_000 and len(s.variants) == 10 and run.model.d_model == 128
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(profile="fast"), "profile='fast'"),
+    (dict(seed=-1), "seed=-1"),
+    (dict(seed=1.5), "seed=1.5"),
+    (dict(device="tpu"), "device"),
+])
+def test_bad_parameters_fail_naming_the_parameter(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        chapter.settings(**{"profile": "smoke", **kwargs})
+
+
+def test_run_all_returns_each_cells_runs_in_order():
+    s = chapter.settings("smoke")
+    asked = []
+    got = chapter.run_all(s, lambda cfgs, mode: asked.extend(cfgs) or [f"h{i}" for i in range(len(cfgs))])
+    assert asked == s.runs() and list(got) == list(s.grid)
+    assert [h for runs in got.values() for h in runs] == [f"h{i}" for i in range(len(asked))]
+
+
+def run(make_history, train95: int | None, val95: int | None):
+    """A history whose training and validation accuracy jump to 1 at the given steps (None: never)."""
+    up = lambda at: [0.0 if at is None or s < at else 1.0 for s in STEPS]  # noqa: E731
+    return make_history(STEPS, train_acc=up(train95), val_acc=up(val95), train_loss=FALLING)
+
+
+def grid(make_history, s, delay_of):
+    """Histories for every cell of ``s``: training reaches 95% at step 100 or 120, validation ``delay_of(N/B)`` later."""
+    out = {}
+    for (p, b), runs in s.grid.items():
+        ratio = chapter.n_train(p) / b
+        out[p, b] = [run(make_history, 100 + 20 * i, None if delay_of(ratio) is None else 100 + 20 * i + delay_of(ratio))
+                     for i in range(len(runs))]
+    return out
+
+
+def claiming():
+    # The smoke grid's N/B run from 1.5 to 16.5: a band of (4, 10) puts some of its cells inside.
+    return dataclasses.replace(chapter.settings("smoke"), claims=True, band=(4.0, 10.0))
+
+
+def test_checks_pass_on_a_grid_with_a_diagonal_band(make_history, capsys):
+    s = claiming()
+    results = chapter.measure(grid(make_history, s, lambda r: 50 if 4 <= r <= 10 else 1500), s)
+    assert 0.5 <= results["band_slope"] <= 1.5 and results["cells_reached"] == 1.0
+    assert results["median_delay_in_band"] == 50 and results["median_delay_outside"] == 1500
+    chapter.check(results, s)
+    assert "all checks passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("delay_of, failed", [
+    (lambda r: 400, "slope of log B"),                        # no band: every cell waits as long
+    (lambda r: 400, "median delay of cells"),
+    (lambda r: 100 if r > 10 else 1500, "median delay of cells"),  # the short delays sit outside the band
+    (lambda r: None, "of the cells reach"),                   # nothing generalises
+])
+def test_checks_fail_on_grids_without_the_band(make_history, delay_of, failed):
+    s = claiming()
+    with pytest.raises(AssertionError, match=failed):
+        chapter.check(chapter.measure(grid(make_history, s, delay_of), s), s)
+
+
+def test_checks_fail_when_training_waits_as_long_as_validation(make_history):
+    s = claiming()
+    histories = {}
+    for (p, b), runs in s.grid.items():
+        ratio = chapter.n_train(p) / b
+        fit = 50 if 4 <= ratio <= 10 else 1000  # training itself is late outside the band
+        histories[p, b] = [run(make_history, fit, fit + 20) for _ in runs]
+    with pytest.raises(AssertionError, match="spread at least"):
+        chapter.check(chapter.measure(histories, s), s)
+
+
+def test_smoke_asserts_only_the_mechanics(make_history, capsys):
+    s = chapter.settings("smoke")
+    chapter.check(chapter.measure(grid(make_history, s, lambda r: None), s), s)
+    assert "asserts only the mechanics" in capsys.readouterr().out
+
+
+def test_negated_findings_fail_on_a_grid_that_shows_the_poster_s(make_history):
+    s = dataclasses.replace(claiming(), findings=dict.fromkeys(chapter.FINDINGS, False))
+    results = chapter.measure(grid(make_history, s, lambda r: 50 if 4 <= r <= 10 else 1500), s)
+    with pytest.raises(AssertionError) as err:
+        chapter.check(results, s)
+    for claim in ("NOT: at least 70%", "NOT: the slope", "NOT: the median delay", "NOT: validation-95%", "no run in a cell"):
+        assert claim in str(err.value)
+
+
+def test_negated_findings_pass_where_the_band_never_fits(make_history, capsys):
+    s = dataclasses.replace(claiming(), findings=dict.fromkeys(chapter.FINDINGS, False))
+    histories = {}
+    for k, ((p, b), runs) in enumerate(s.grid.items()):
+        if 4 <= chapter.n_train(p) / b <= 10:  # the band's cells do not even fit: training accuracy stalls at 50%
+            histories[p, b] = [make_history(STEPS, train_acc=[0.0] + [0.5] * (len(STEPS) - 1), train_loss=FALLING)
+                               for _ in runs]
+        else:  # the others fit late or early, and validation follows 20 steps later
+            histories[p, b] = [run(make_history, 100 + 400 * k, 120 + 400 * k) for _ in runs]
+    chapter.check(chapter.measure(histories, s), s)
+    assert "all checks passed" in capsys.readouterr().out
+
+
+def test_checks_fail_where_a_run_s_training_loss_did_not_fall(make_history):
+    s = chapter.settings("smoke")
+    histories = grid(make_history, s, lambda r: None)
+    first = next(iter(histories))
+    histories[first][0] = make_history(STEPS, train_loss=[4.0] * len(STEPS))
+    with pytest.raises(AssertionError, match="training loss ended below"):
+        chapter.check(chapter.measure(histories, s), s)

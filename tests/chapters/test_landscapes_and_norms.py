@@ -1,0 +1,141 @@
+"""The landscape chapter (grokutils.chapters.landscapes_and_norms): settings, errors, measure and the Checks."""
+import dataclasses
+
+import pytest
+import torch
+
+from grokutils.analysis import landscape
+from grokutils.chapters import comprehension_band
+from grokutils.chapters import landscapes_and_norms as chapter
+
+STEPS = list(range(0, 2001, 100))
+ATTENTION = [f"blocks.{i}.attn.{w}" for i in (0, 1) for w in ("W_Q", "W_K", "W_V", "W_O")]
+
+
+def test_optima_are_runs_of_the_band_grid_at_each_profile():
+    for profile in ("smoke", "book", "paper"):
+        s, grid = chapter.settings(profile), comprehension_band.settings(profile)
+        assert set(s.optima) == set(chapter.OPTIMA)
+        assert all(cfg in grid.runs() for cfg in s.optima.values())
+        assert all("matrix_norms" in cfg.train.probes for cfg in s.optima.values())
+        assert s.grid_size % 2 == 1 and s.claims == (profile != "smoke")
+    assert chapter.settings("paper").grid_size == 51 and chapter.settings("paper").max_examples is None
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(profile="fast"), "profile='fast'"),
+    (dict(seed=-1), "seed=-1"),
+    (dict(device="tpu"), "device"),
+])
+def test_bad_parameters_fail_naming_the_parameter(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        chapter.settings(**{"profile": "smoke", **kwargs})
+
+
+def claiming():
+    return dataclasses.replace(chapter.settings("smoke"), claims=True)
+
+
+def norms(peak: int, end_ratio: float = 0.5):
+    """Attention-matrix norm columns rising to ``peak`` and falling to ``end_ratio`` of the peak by the last step."""
+    curve = [s / peak if s <= peak else 1 - (1 - end_ratio) * (s - peak) / (STEPS[-1] - peak) for s in STEPS]
+    return {f"matrix_norm/{name}": [1 + 10 * c for c in curve] for name in ATTENTION}
+
+
+def run(make_history, train95, val95, columns):
+    up = lambda at: [0.0 if at is None or s < at else 1.0 for s in STEPS]  # noqa: E731
+    return make_history(STEPS, train_acc=up(train95), val_acc=up(val95), **columns)
+
+
+def land(s, scale_val=(8.0, 1.0), scale_train=(4.0, 1.0), shift=0.0):
+    """Bowls around each optimum: the grokking one ``scale`` times steeper; ``shift`` moves a line's minimum off centre."""
+    coords = s.coords
+    a, b = torch.meshgrid(coords, coords, indexing="ij")
+    bowl = (a**2 + b**2).double()
+    out = {"surfaces": {}, "lines": {}}
+    for i, name in enumerate(chapter.OPTIMA):
+        out["surfaces"][name] = {"train": scale_train[i] * bowl, "val": 1 + scale_val[i] * bowl}
+        out["lines"][name] = {"train": scale_train[i] * (coords - shift) ** 2, "val": 1 + scale_val[i] * coords**2}
+    return out
+
+
+def measured(make_history, s, grokking=(100, 1500), comprehension=(100, 300), peak=800, end_ratio=0.5, **kw):
+    histories = {"grokking": run(make_history, *grokking, norms(peak, end_ratio)),
+                 "comprehension": run(make_history, *comprehension, norms(200))}
+    return chapter.measure(histories, land(s, **kw), s)
+
+
+def test_checks_pass_where_the_poster_s_picture_holds(make_history, capsys):
+    s = claiming()
+    r = measured(make_history, s)
+    assert r["range_ratio"] == pytest.approx(8.0) and r["sharpness_ratio"] == pytest.approx(4.0, rel=0.05)
+    assert r["attn"]["peak_step"] == 800 and r["grokking"]["delay"] == 1400
+    chapter.check(r, s)
+    assert "all checks passed" in capsys.readouterr().out
+    glued = chapter.glued(r, s)
+    assert glued["loss_range_ratio"] == "8.00" and glued["attn_norm_peak_step"] == "800"
+    assert glued["slice_min_at_grokking"] == "0.00" and glued["verdict_attn_rises_then_falls"] == "holds"
+    assert chapter.glued(measured(make_history, s, shift=0.5), s)["slice_min_at_grokking"] == "0.50"
+
+
+def test_the_norm_s_fall_from_initialisation_is_not_its_rise(make_history):
+    s = claiming()
+    falling = {f"matrix_norm/{name}": [20 - s_ / 200 for s_ in STEPS] for name in ATTENTION}
+    histories = {"grokking": run(make_history, 100, 1500, falling), "comprehension": run(make_history, 100, 300, norms(200))}
+    r = chapter.measure(histories, land(s), s)
+    assert r["attn"]["peak_step"] == 100 and r["attn"]["peak"] == r["attn"]["at_fit"]
+    assert not chapter.verdicts(r, s)["attn_rises_then_falls"]
+
+
+@pytest.mark.parametrize("kwargs, failed", [
+    (dict(scale_val=(1.0, 8.0)), "validation-loss range exceeds"),
+    (dict(scale_train=(1.0, 4.0)), "is sharper"),
+    (dict(peak=100, grokking=(300, 1500)), "attention-weight norm rises"),  # it only falls after the fit
+    (dict(peak=1800, end_ratio=1.0), "attention-weight norm rises"),  # it rises to the end: no fall
+    (dict(end_ratio=1.0, peak=1400), "attention-weight norm rises"),  # it never falls below its peak (flat after it)
+    (dict(grokking=(100, 200)), "delay is longer"),
+    (dict(grokking=(100, None)), "both runs reached"),
+])
+def test_checks_fail_where_the_picture_does_not_hold(make_history, kwargs, failed):
+    s = claiming()
+    with pytest.raises(AssertionError, match=failed):
+        chapter.check(measured(make_history, s, **kwargs), s)
+
+
+def test_negated_findings_fail_on_the_poster_s_picture(make_history):
+    s = dataclasses.replace(claiming(), findings=dict.fromkeys(chapter.FINDINGS, False))
+    with pytest.raises(AssertionError) as err:
+        chapter.check(measured(make_history, s), s)
+    for claim in ("NOT: the grokking optimum's validation", "NOT: the grokking optimum is sharper", "NOT: the grokking run's"):
+        assert claim in str(err.value)
+
+
+def test_smoke_asserts_only_the_mechanics(make_history, capsys):
+    s = chapter.settings("smoke")
+    chapter.check(measured(make_history, s, grokking=(None, None), scale_val=(1.0, 8.0)), s)
+    assert "asserts only the mechanics" in capsys.readouterr().out
+
+
+def test_attention_norm_needs_the_matrix_probe(make_history):
+    with pytest.raises(ValueError, match="matrix_norms"):
+        chapter.attention_norm(make_history(STEPS))
+    h = make_history(STEPS, **norms(800))
+    assert chapter.attention_norm(h)[0].item() == pytest.approx(8 ** 0.5)
+    assert set(chapter.matrix_groups(h)["attention matrices"]) == set(ATTENTION)
+
+
+def test_landscapes_centre_on_the_trained_weights(tmp_path, monkeypatch):
+    monkeypatch.setenv("GROKUTILS_CACHE", str(tmp_path))
+    from grokutils import runs
+    s = chapter.settings("smoke")
+    histories = chapter.load_optima(s, runs.load_or_train_many, progress=False)
+    land = chapter.landscapes(histories, s)
+    centre = s.grid_size // 2
+    for name, h in histories.items():
+        model, data = h.model(), h.config.task.build()
+        from grokutils.train import evaluate
+        loss = evaluate(model, data.x_train[: s.max_examples], data.y_train[: s.max_examples])[0]
+        assert land["surfaces"][name]["train"][centre, centre].item() == pytest.approx(loss, rel=1e-4)
+        assert land["surfaces"][name]["train"].shape == (s.grid_size, s.grid_size)
+        assert torch.allclose(land["lines"][name]["train"], land["surfaces"][name]["train"][:, centre], rtol=1e-4)
+    assert set(landscape.filter_norms(h.final_state["embed.W_E"], 0).shape) == {h.config.model.d_vocab}
