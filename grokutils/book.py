@@ -108,13 +108,20 @@ def finish(clock: Stopwatch, settings, *runs) -> None:
     histories = list(_histories(runs))
     chapter = type(settings).__module__.rsplit(".", 1)[-1]
     device = describe_device(settings.device)
-    trained = sum(h.wall_seconds for h in histories)
+    trained = training_seconds(histories)
     costs.record(chapter, settings.profile, wall_seconds=clock.seconds, train_seconds=trained, device=device)
     glue("profile", settings.profile)
     glue("wall_seconds", round(clock.seconds))
     glue("run_box", _markdown(run_box(chapter, settings.profile)), display=False)
     print(f"profile {settings.profile}: chapter ran in {clock.seconds:.0f} s on {device}; "
           f"its {len(histories)} runs took {trained:.0f} s to train when they were trained")
+
+
+def training_seconds(histories: list[History]) -> float:
+    """The training time ``histories`` recorded, each batch once: the runs of one batched model all record the
+    batch's time (``sweep.train_many``), so equal recorded times count once (distinct runs never time alike to
+    the nanosecond)."""
+    return sum(set(h.wall_seconds for h in histories))
 
 
 def run_box(chapter: str, profile: str) -> str:

@@ -6,7 +6,8 @@ and picks, per group, how to train it:
 - ``"batched"``: the whole group as one batched model in this process (always on a GPU);
 - ``"sequential"``: one run after another in this process;
 - ``"workers"``: the group split into one chunk per worker process, each process pinned to one thread
-  and training its chunk batched (``cores`` chunks on this machine's cores).
+  and training its chunk batched (``cores`` chunks on this machine's cores); in a sweep with at least as
+  many groups as workers, each group is one chunk instead, and the workers take whole groups.
 
 On a CPU the choice is measured (``measure_plan``): a few steps of one run at this process's threads, of one
 run at one thread, and of the group batched at one and at all threads give each option's throughput in
@@ -124,11 +125,14 @@ def plan(cfgs: list[RunConfig], device: torch.device, mode: str | None = None, n
          ) -> list[Chunk]:
     """The chunks that train ``cfgs``: per batchable group, ``mode`` if given, else the measured best."""
     check_choice("mode", mode, MODES + (None,))
-    chunks = []
-    for g, group in enumerate(groups(cfgs)):
+    chunks, found, n_workers = [], groups(cfgs), n_workers or cores()
+    for g, group in enumerate(found):
         members = [cfgs[i] for i in group]
         chosen, why = (mode, "asked for") if mode else _best_mode(members, device, n_workers)
-        chunks += [dataclasses.replace(c, group=g) for c in _split(members, group, chosen, n_workers or cores(), why)]
+        # with at least as many groups as workers, each worker trains whole groups batched (fewer, larger steps);
+        # with fewer, a group is split across the workers so that every core is busy
+        split_over = 1 if len(found) >= n_workers else n_workers
+        chunks += [dataclasses.replace(c, group=g) for c in _split(members, group, chosen, split_over, why)]
     return chunks
 
 

@@ -1,5 +1,6 @@
 """What chapters share: profiles, the header and closing line, glue, and the Checks."""
 import builtins
+import dataclasses
 import json
 from types import SimpleNamespace
 
@@ -53,6 +54,12 @@ def test_start_prints_the_header(capsys):
     book.start(settings_like())
     out = capsys.readouterr().out
     assert "profile: smoke   device: cpu (" in out and "seed: 3" in out and "model: something else" in out
+
+
+def test_runs_of_one_batch_count_their_shared_time_once(make_history):
+    timed = lambda seconds: dataclasses.replace(make_history([0, 1]), wall_seconds=seconds)  # noqa: E731
+    assert book.training_seconds([timed(4.0), timed(4.0), timed(2.5)]) == 6.5
+    assert book.training_seconds([]) == 0
 
 
 def test_finish_records_the_cost_and_glues_the_run_box(capsys, monkeypatch, fresh_cache, make_history):

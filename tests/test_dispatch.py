@@ -28,6 +28,15 @@ def test_plan_splits_worker_groups_into_one_chunk_per_worker(tiny_run):
         dispatch.plan(cfgs, torch.device("cpu"), mode="fast")
 
 
+def test_with_as_many_groups_as_workers_each_worker_takes_whole_groups(tiny_run):
+    cfgs = [tiny_run(seed=s, steps=steps) for steps in (5, 6, 7) for s in range(2)]  # three groups of two
+    chunks = dispatch.plan(cfgs, torch.device("cpu"), mode="workers", n_workers=2)
+    assert [c.indices for c in chunks] == [(0, 1), (2, 3), (4, 5)] and all(c.threads == 1 for c in chunks)
+    assert [c.group for c in chunks] == [0, 1, 2]
+    one_group = dispatch.plan(cfgs[:2], torch.device("cpu"), mode="workers", n_workers=2)
+    assert [c.indices for c in one_group] == [(0,), (1,)]
+
+
 def test_the_measured_plan_compares_every_option(tiny_run):
     cfgs = [tiny_run(seed=s, batch_size=16) for s in range(4)]
     rates = dispatch.measure_plan(cfgs, torch.device("cpu"), n_cores=2)
