@@ -43,7 +43,7 @@ _PROFILES = {
     # optima: name -> (p, B, run index) of a cell of the comprehension-band grid at the same profile, or
     # "in band"/"outside" for that chapter's examples; grid points a side; examples of each set evaluated (None: all)
     "smoke": dict(optima=dict(grokking="outside", comprehension="in band"), grid=5, max_examples=64, findings=POSTER),
-    # book: at N = 2,794, B = 81 (N/B = 34) the two runs of one cell grokked with the longest (2,844 steps) and the
+    # book: at N = 2,793, B = 81 (N/B = 34) the two runs of one cell grokked with the longest (2,844 steps) and the
     # shortest (226 steps) delay of the largest N; no run inside the poster's band reached 95% within the budget
     "book": dict(optima=dict(grokking=(97, 81, 0), comprehension=(97, 81, 1)), grid=15, max_examples=2000,
                  findings=BOOK_FINDINGS),
