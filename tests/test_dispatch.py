@@ -37,6 +37,15 @@ def test_with_as_many_groups_as_workers_each_worker_takes_whole_groups(tiny_run)
     assert [c.indices for c in one_group] == [(0,), (1,)]
 
 
+def test_the_pool_starts_the_largest_chunks_first(tiny_run):
+    cfgs = [tiny_run(seed=0, steps=10), tiny_run(seed=0, steps=40), tiny_run(seed=0, steps=20), tiny_run(seed=1, steps=40)]
+    cfgs[2] = cfgs[2].replace(batch_size=8)
+    chunks = dispatch.plan(cfgs, torch.device("cpu"), mode="workers", n_workers=2)
+    ordered = dispatch.largest_first(chunks)
+    assert [dispatch.work(c) for c in ordered] == sorted((dispatch.work(c) for c in chunks), reverse=True)
+    assert ordered[0].indices == (1, 3) and ordered[-1].indices == (0,)
+
+
 def test_the_measured_plan_compares_every_option(tiny_run):
     cfgs = [tiny_run(seed=s, batch_size=16) for s in range(4)]
     rates = dispatch.measure_plan(cfgs, torch.device("cpu"), n_cores=2)
