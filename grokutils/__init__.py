@@ -10,7 +10,8 @@
     history    what a run logged (named metrics, probes, checkpoints) and when it fit and generalised
     runs       the on-disk run cache (keyed by config and code)
     recipes    the papers' setups as the authors' code builds them, each written once (Power, Nanda, Omnigrok)
-    analysis/  numbers read off runs and models: Fourier circuits, the LU mechanism
+    analysis/  numbers read off runs and models: Fourier circuits, the LU mechanism, the comprehension band,
+               loss landscapes
     plots/     every figure, in one house style (base, and one module per chapter)
     book       what chapters share: profiles, header, closing line and "Run this chapter" box, glue, Checks
     chapters/  one module per notebook: its settings, numbers and Checks
