@@ -40,6 +40,10 @@ class Cell:
         """N / B: the number of batches per epoch."""
         return self.n_train / self.batch_size
 
+    def within(self, low: float, high: float) -> bool:
+        """Whether ``low <= N/B <= high``."""
+        return low <= self.ratio <= high
+
     @property
     def reached(self) -> list[int]:
         """The runs that reached the threshold on both accuracies."""
@@ -111,6 +115,6 @@ def log_spread(values: list[float]) -> float | None:
 
 def delays_by_band(cells: list[Cell], low: float, high: float) -> tuple[list[float], list[float]]:
     """The delays (steps) of the cells that reached both thresholds: those with ``low <= N/B <= high``, and the others."""
-    inside = [c.delay_steps for c in cells if c.delay_steps is not None and low <= c.ratio <= high]
-    outside = [c.delay_steps for c in cells if c.delay_steps is not None and not low <= c.ratio <= high]
+    inside = [c.delay_steps for c in cells if c.delay_steps is not None and c.within(low, high)]
+    outside = [c.delay_steps for c in cells if c.delay_steps is not None and not c.within(low, high)]
     return inside, outside

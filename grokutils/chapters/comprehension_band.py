@@ -44,7 +44,7 @@ the slope of log B* on log N was 0.27; the validation steps spread 0.4x as widel
 _PROFILES = {
     # primes p (N = 0.3 p (p - 1)), batch sizes (a cell where N/B >= min_ratio), per-run (initialisation scale,
     # weight decay), steps budget, logged steps, model widths (empty: the Power chapter's), how the sweep
-    # engine trains the missing runs (None: it measures; "workers" at book: one run per core)
+    # engine trains the missing runs (None: it measures; "workers" at book: worker processes, one thread each)
     "smoke": dict(primes=(7, 11), batch_sizes=(2, 4, 8), min_ratio=1, variants=((1.0, 1.0), (0.8, 2.0)), steps=60,
                   n_logs=12, widths=dict(d_model=16, n_heads=2, d_head=8, d_mlp=32), mode=None, findings=POSTER),
     "book": dict(primes=(47, 59, 71, 83, 97), batch_sizes=(1, 3, 9, 27, 81, 243), min_ratio=8,
@@ -191,7 +191,7 @@ def measure(histories: dict, s: BandSettings) -> dict:
 
 def _in_band_fit_share(cells: list[band.Cell], limits: tuple[float, float]) -> float | None:
     """The share of the runs in cells with N/B inside ``limits`` whose training accuracy reached the threshold."""
-    fits = [t is not None for c in cells if limits[0] <= c.ratio <= limits[1] for t in c.train_steps]
+    fits = [t is not None for c in cells if c.within(*limits) for t in c.train_steps]
     return sum(fits) / len(fits) if fits else None
 
 
@@ -248,7 +248,7 @@ def check(results: dict, s: BandSettings) -> list:
 def glued(r: dict, s: BandSettings) -> dict[str, str]:
     """The chapter's numbers as the prose quotes them (``book.glue`` each), verdicts included."""
     reached = [c.ratio for c in r["cells"] if c.delay_steps is not None]
-    in_band = [c.ratio for c in r["cells"] if s.band[0] <= c.ratio <= s.band[1]]
+    in_band = [c.ratio for c in r["cells"] if c.within(*s.band)]
     steps = s.runs()[0].train.steps
     out = {"median_delay_in_band": _fmt(r["median_delay_in_band"]), "median_delay_outside": _fmt(r["median_delay_outside"]),
            "band_slope": fmt_number(r["band_slope"], ".2f"), "band_low": fmt_number(r["band_low"], ",.0f"),
@@ -269,17 +269,12 @@ def verdict_glue(held: dict[str, bool]) -> dict[str, str]:
 
 
 def _fmt(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:,.0f}"
+    return fmt_number(value, ",.0f")
 
 
 def fmt_number(value: float | None, spec: str) -> str:
     """``value`` in format ``spec`` for the prose, or ``"n/a"`` (not measurable: too few cells reached 95%)."""
     return "n/a" if value is None else format(value, spec)
-
-
-def fmt_steps(value: float | None) -> str:
-    """A delay in steps for the prose: ``"1,234"``, or ``"n/a"`` when no cell of the kind reached 95%."""
-    return _fmt(value)
 
 
 def summary(r: dict) -> str:
