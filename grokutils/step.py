@@ -108,19 +108,21 @@ class Adam:
     ``params`` are the tensors the optimiser owns: a single run's parameters, or a sweep's stacked
     ``[K, ...]`` ones (``stacked=True``; the per-run values broadcast along the first axis). When the
     runs share their learning rate, each run's weight decay is applied as ``torch.optim.AdamW`` / ``Adam``
-    apply it and the moment update is ``torch.optim.Adam``'s own multi-tensor kernel, so a single run
-    matches those optimisers exactly; runs with different learning rates take the same update per run.
+    apply it and the moment update is ``torch.optim.Adam``'s own multi-tensor kernel (or, with ``fused``, its
+    fused one), so a single run matches those optimisers exactly; runs with different learning rates take
+    the same update per run.
     """
 
     def __init__(self, params: list[torch.Tensor], lrs: list[float], weight_decays: list[float],
-                 betas: tuple[float, float], decoupled: bool, stacked: bool, eps: float = 1e-8):
+                 betas: tuple[float, float], decoupled: bool, stacked: bool, eps: float = 1e-8, fused: bool = False):
         self.params, self.betas, self.decoupled, self.eps = params, betas, decoupled, eps
         self.lrs, self.weight_decays = list(lrs), list(weight_decays)
         device = params[0].device
         self.lr_t = torch.tensor(self.lrs, device=device)
         self.wd_t = torch.tensor(self.weight_decays, device=device)
         self.shared_wd = len(set(self.weight_decays)) == 1
-        self.inner = (torch.optim.Adam(params, lr=self.lrs[0], betas=betas, eps=eps, foreach=True)
+        kernel = dict(fused=True) if fused else dict(foreach=True)
+        self.inner = (torch.optim.Adam(params, lr=self.lrs[0], betas=betas, eps=eps, **kernel)
                       if len(set(self.lrs)) == 1 else None)
         self.exp_avg = [] if self.inner else [torch.zeros_like(p) for p in params]
         self.exp_avg_sq = [] if self.inner else [torch.zeros_like(p) for p in params]
@@ -169,7 +171,7 @@ def make_optimizer(params: list[torch.Tensor], train_cfgs: list, stacked: bool) 
     """The ``Adam`` of runs with these ``TrainConfig``s (one lr and weight decay each)."""
     tc = train_cfgs[0]
     return Adam(params, [c.lr for c in train_cfgs], [c.weight_decay for c in train_cfgs], tc.betas,
-                decoupled=tc.optimizer == "adamw", stacked=stacked, eps=tc.adam_eps)
+                decoupled=tc.optimizer == "adamw", stacked=stacked, eps=tc.adam_eps, fused=tc.fused_adam)
 
 
 def update(runner, step: int) -> None:

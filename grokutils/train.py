@@ -2,9 +2,10 @@
 
 ``fit`` is the loop; it drives a ``SingleRun`` here or a ``sweep.Ensemble`` (K runs as one batched
 model), both ``Runner``s, through the one update step (``step.update``). The whole dataset lives in
-tensors on the device. Minibatches are slices of one random permutation per epoch; metrics (train and
-validation loss and accuracy on the full sets, the total weight norm, and the probes a config asks
-for) are computed only at the logged steps, and the progress bar advances there too, so a step costs
+tensors on the device. Minibatches are slices of one random permutation per epoch (augmented afresh
+where the task augments, as MNIST can); metrics (train and validation loss and accuracy on the full
+sets, or the first ``max_eval_train`` training examples, the total weight norm, and the probes a config
+asks for) are computed only at the logged steps, and the progress bar advances there too, so a step costs
 one forward, one backward and one optimiser update. Each run stops on its own (``stop_at_val_acc``),
 so a run stores the same history whether it trained alone or in a batch.
 """
@@ -55,6 +56,8 @@ class Runner:
         tc = cfgs[0].train
         self.batches = [batch_indices(n, tc.batch_size, torch.Generator().manual_seed(c.train.seed), device)
                         for n, c in zip(sizes, cfgs)]
+        self.augment_generators = ([torch.Generator().manual_seed(c.train.seed) for c in cfgs]
+                                   if getattr(tasks[0], "augments", False) else None)
 
     def _init_constraints(self) -> None:
         self.fixed = torch.tensor([c.train.fixed_norm for c in self.configs], device=self.device)
@@ -62,7 +65,16 @@ class Runner:
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor, bool, torch.Tensor | None]:
         """This step's inputs, labels ``[K, N]``, whether the inputs are one batch shared by all runs, and the
-        mask of each run's own examples (None: all are)."""
+        mask of each run's own examples (None: all are). A task that ``augments`` its training data gets each
+        run's inputs augmented afresh, with a generator of the run's own (seeded with its ``train.seed``)."""
+        x, y, shared, mask = self._indexed_batch()
+        if self.augment_generators is None:
+            return x, y, shared, mask
+        x = x.expand(len(self.configs), *x.shape) if shared else x
+        task = self.configs[0].task
+        return torch.stack([task.augment(x[k], gen) for k, gen in enumerate(self.augment_generators)]), y, False, mask
+
+    def _indexed_batch(self) -> tuple[torch.Tensor, torch.Tensor, bool, torch.Tensor | None]:
         idx = [next(b) for b in self.batches]
         if idx[0] is None:
             y = self.data.y_train
@@ -78,12 +90,21 @@ class Runner:
         """Each run's metrics (``history.METRICS``) and probe columns, one dict per run."""
         kind = [c.train.loss for c in self.configs]
         train, val = (self._evaluate(x, y, kind, mask) for x, y, mask in
-                      ((self.data.x_train, self.data.y_train, self.masks[0]), (self.data.x_val, self.data.y_val, self.masks[1])))
+                      (self._eval_train(), (self.data.x_val, self.data.y_val, self.masks[1])))
         stacked = self.stacked_params()
         columns = dict(zip(METRICS, (train[0], val[0], train[1], val[1], stacked_norms(list(stacked.values())))))
         for probe in self.configs[0].train.probes:
             columns.update(PROBES[probe](stacked))
         return [{name: float(col[k]) for name, col in columns.items()} for k in range(len(self.configs))]
+
+    def _eval_train(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """The training examples the metrics read: all, or the first ``max_eval_train`` of each run's."""
+        x, y, mask, cap = self.data.x_train, self.data.y_train, self.masks[0], self.configs[0].train.max_eval_train
+        if cap is None:
+            return x, y, mask
+        if not self.stacked_data:
+            return x[:cap], y[:cap], None
+        return x[:, :cap], y[:, :cap], None if mask is None else mask[:, :cap]
 
     def _evaluate(self, x, y, kind: list[str], mask) -> tuple[torch.Tensor, torch.Tensor]:
         shared = not self.stacked_data

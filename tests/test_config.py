@@ -22,6 +22,7 @@ def test_log_steps():
     (dict(n_logs=1), "n_logs=1"), (dict(log_spacing="cubic"), "log_spacing"), (dict(lr=0), r"lr=0 must be a finite number in \(0, inf\)"),
     (dict(lr=math.nan), "lr=nan"), (dict(weight_decay=math.inf), "weight_decay=inf"), (dict(probes=("grad",)), "probes='grad'"),
     (dict(stop_at_val_acc=1.5), "stop_at_val_acc=1.5"), (dict(seed="abc"), "seed='abc' must be an integer"),
+    (dict(fused_adam=1), "fused_adam=1 must be True or False"),
 ])
 def test_train_config_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):

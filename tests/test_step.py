@@ -41,14 +41,16 @@ def test_warmup_factor():
 @pytest.mark.parametrize("lrs", [(1e-2, 3e-3), (1e-2, 1e-2)])  # per-run lr, and the shared-lr path
 @pytest.mark.parametrize("wds", [(1.0, 0.1), (0.5, 0.5)])  # per-run and shared weight decay
 @pytest.mark.parametrize("decoupled", [True, False])
-def test_stacked_adam_equals_torch_adamw_and_adam_per_run(lrs, wds, decoupled):
+@pytest.mark.parametrize("fused", [False, True])  # torch's multi-tensor and fused Adam kernels
+def test_stacked_adam_equals_torch_adamw_and_adam_per_run(lrs, wds, decoupled, fused):
     torch.manual_seed(0)
     w = torch.randn(2, 5, 3)
     stacked = w.clone().requires_grad_()
-    opt = step.Adam([stacked], list(lrs), list(wds), (0.9, 0.98), decoupled=decoupled, stacked=True)
+    opt = step.Adam([stacked], list(lrs), list(wds), (0.9, 0.98), decoupled=decoupled, stacked=True, fused=fused)
     alone = [w[i].clone().requires_grad_() for i in range(2)]
     kind = torch.optim.AdamW if decoupled else torch.optim.Adam
-    refs = [kind([alone[i]], lr=lr, weight_decay=wd, betas=(0.9, 0.98)) for i, (lr, wd) in enumerate(zip(lrs, wds))]
+    refs = [kind([alone[i]], lr=lr, weight_decay=wd, betas=(0.9, 0.98), fused=fused or None)
+            for i, (lr, wd) in enumerate(zip(lrs, wds))]
     for _ in range(5):
         (stacked ** 3).sum().backward()
         opt.step()
@@ -88,3 +90,10 @@ def test_adam_eps_reaches_the_optimiser(tiny_run):
     assert runner.opt.inner.param_groups[0]["eps"] == 1e-5
     with pytest.raises(ValueError, match="adam_eps"):
         tiny_run(adam_eps=0.0)
+
+
+def test_fused_adam_setting_picks_torch_fused_kernel(tiny_run):
+    for fused in (False, True):
+        cfg = tiny_run().replace(fused_adam=fused)
+        opt = step.make_optimizer([torch.zeros(3, requires_grad=True)], [cfg.train], stacked=False)
+        assert bool(opt.inner.defaults["fused"]) is fused and bool(opt.inner.defaults["foreach"]) is not fused

@@ -126,3 +126,24 @@ def test_evaluate_one_model(tiny_run):
     logits = model.final_logits(data.x_val)
     assert loss == pytest.approx(torch.nn.functional.cross_entropy(logits, data.y_val).item(), rel=1e-5)
     assert acc == pytest.approx((logits.argmax(-1) == data.y_val).float().mean().item())
+
+
+def test_max_eval_train_reads_the_first_training_examples_only(tiny_run):
+    full = train(tiny_run(steps=20, n_logs=3), progress=False)
+    capped = train(tiny_run(steps=20, n_logs=3, max_eval_train=7), progress=False)
+    assert torch.equal(capped.val_acc, full.val_acc) and torch.equal(capped.val_loss, full.val_loss)  # training unchanged
+    split = tiny_run().task.build()
+    model = capped.model()
+    loss, acc = evaluate(model, split.x_train[:7], split.y_train[:7])
+    assert capped.train_acc[-1].item() == pytest.approx(acc) and capped.train_loss[-1].item() == pytest.approx(loss, rel=1e-5)
+    assert train(tiny_run(steps=20, n_logs=3, max_eval_train=10_000), progress=False).train_acc.tolist() == full.train_acc.tolist()
+
+
+def test_max_eval_train_in_a_batch_of_runs_with_their_own_splits(tiny_run):
+    from grokutils.sweep import train_many
+    cfgs = [tiny_run(steps=10, n_logs=2, max_eval_train=6), tiny_run(seed=1, steps=10, n_logs=2, max_eval_train=6)]
+    cfgs[1] = cfgs[1].replace(frac_train=0.6)  # a larger training set: the batch holds padded, per-run data
+    alone = [train(c, progress=False) for c in cfgs]
+    together = train_many(cfgs, progress=False)
+    for a, b in zip(alone, together):
+        torch.testing.assert_close(a.train_acc, b.train_acc) and torch.testing.assert_close(a.val_acc, b.val_acc)

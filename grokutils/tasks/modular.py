@@ -42,6 +42,9 @@ class ModularConfig:
             instead of ``[a, b, =]`` (Nanda's layout, ``n_ctx = 3``).
         with_eos: frame each equation as Power et al.'s code does, ``<eos> a ∘ b = c <eos>``, training on
             the two tokens after ``=`` (``n_ctx = 6``, ``n_targets = 2``); needs ``with_op_token``.
+        max_val: keep at most this many of the held-out equations for validation (the first of the same
+            shuffle, so a fixed random sample; None: all of them). Metrics are computed on the whole
+            validation set at every logged step, so a smaller one makes logging cheaper.
     """
 
     op: str = "add"
@@ -50,6 +53,7 @@ class ModularConfig:
     seed: int = 0
     with_op_token: bool = False
     with_eos: bool = False
+    max_val: int | None = None
 
     def __post_init__(self):
         check_choice("op", self.op, OPERATIONS)
@@ -63,6 +67,7 @@ class ModularConfig:
         if not 1 <= self.n_train < self.n_equations:
             raise ValueError(f"frac_train={self.frac_train!r} gives {self.n_train} of {self.n_equations} equations "
                              f"for training; allowed: a fraction leaving at least one for training and one held out")
+        check_int("max_val", self.max_val, 1, none_ok=True)
 
     @property
     def d_vocab(self) -> int:
@@ -135,9 +140,10 @@ def labels(cfg: ModularConfig, c: torch.Tensor) -> torch.Tensor:
 
 
 def modular_split(cfg: ModularConfig) -> Split:
-    """Shuffle all equations with ``cfg.seed`` and keep the first ``cfg.n_train`` for training."""
+    """Shuffle all equations with ``cfg.seed``, keep the first ``cfg.n_train`` for training and the rest (at most
+    ``cfg.max_val`` of them) for validation."""
     a, b, c = modular_equations(cfg.op, cfg.p)
     x, c = tokenize(cfg, a, b, c), labels(cfg, c)
     perm = torch.randperm(len(c), generator=torch.Generator().manual_seed(cfg.seed))
-    train, val = perm[: cfg.n_train], perm[cfg.n_train :]
+    train, val = perm[: cfg.n_train], perm[cfg.n_train :][: cfg.max_val]
     return Split(x[train], c[train], x[val], c[val], train_index=train)

@@ -125,7 +125,8 @@ def test_negated_findings_fail_on_a_grid_that_shows_the_poster_s(make_history):
     results = chapter.measure(grid(make_history, s, lambda r: 50 if 4 <= r <= 10 else 1500), s)
     with pytest.raises(AssertionError) as err:
         chapter.check(results, s)
-    for claim in ("NOT: at least 70%", "NOT: the slope", "NOT: the median delay", "NOT: validation-95%", "no run in a cell"):
+    for claim in ("NOT: at least 70%", "NOT: the slope", "NOT: the median delay", "NOT: validation-95%",
+                  "at most 10% of the runs in cells"):
         assert claim in str(err.value)
 
 
@@ -149,3 +150,18 @@ def test_checks_fail_where_a_run_s_training_loss_did_not_fall(make_history):
     histories[first][0] = make_history(STEPS, train_loss=[4.0] * len(STEPS))
     with pytest.raises(AssertionError, match="training loss ended below"):
         chapter.check(chapter.measure(histories, s), s)
+
+
+def test_one_reached_cell_inside_the_band_is_too_few_to_compare(make_history):
+    # Only the first in-band cell reaches both, with a delay of 0 (the two crossings in one logging interval): the
+    # median comparison needs min_cells_compared cells on each side, so the finding is not shown.
+    s = claiming()
+    in_band = [cell for cell in s.grid if 4 <= chapter.n_train(cell[0]) / cell[1] <= 10]
+    histories = grid(make_history, s, lambda r: None if 4 <= r <= 10 else 1500)
+    histories[in_band[0]] = [run(make_history, 2000, 2000) for _ in s.grid[in_band[0]]]
+    results = chapter.measure(histories, s)
+    assert results["n_in_band"] == 1 and results["median_delay_in_band"] == 0 < results["median_delay_outside"]
+    assert not chapter.verdicts(results, s)["band_shortest"]
+    negated = dataclasses.replace(s, findings={**s.findings, "band_shortest": False})
+    with pytest.raises(AssertionError, match="at most 10% of the runs in cells"):  # a third of the band's runs fitted
+        chapter.check(results, negated)

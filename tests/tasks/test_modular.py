@@ -38,6 +38,15 @@ def test_split_sizes_disjoint_and_seeded():
     assert torch.equal(s.x_train[:, 0], a[s.train_index]) and torch.equal(s.x_train[:, 1], b[s.train_index])
 
 
+def test_max_val_keeps_a_fixed_sample_of_the_held_out_equations():
+    full = modular_split(ModularConfig(op="div", p=23, frac_train=0.4, seed=3))
+    small = modular_split(ModularConfig(op="div", p=23, frac_train=0.4, seed=3, max_val=50))
+    assert torch.equal(small.x_train, full.x_train) and torch.equal(small.train_index, full.train_index)
+    assert len(small.y_val) == 50 and torch.equal(small.x_val, full.x_val[:50]) and torch.equal(small.y_val, full.y_val[:50])
+    everything = ModularConfig(op="div", p=23, frac_train=0.4, max_val=10_000)
+    assert len(modular_split(everything).y_val) == everything.n_equations - everything.n_train
+
+
 def test_token_layouts():
     a, b = torch.tensor([3]), torch.tensor([5])
     nanda = ModularConfig(p=113)
@@ -56,6 +65,8 @@ def test_token_layouts():
     (dict(frac_train=float("nan")), "frac_train=nan"),
     (dict(p=7, frac_train=0.01), r"frac_train=0.01 gives 0 of 49 equations for training"),
     (dict(seed="abc"), "seed='abc'"),
+    (dict(max_val=0), r"max_val=0 must be an integer in \[1, inf\] or None"),
+    (dict(max_val=10.0), "max_val=10.0 must be an integer"),
 ])
 def test_bad_config_raises_naming_the_parameter(kwargs, match):
     with pytest.raises(ValueError, match=match):
