@@ -71,6 +71,13 @@ def fmt_pct(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{value:.{digits}%}"
 
 
+def text_table(header: list[str], rows: list[list[str]]) -> str:
+    """A plain-text table for a chapter's output: ``header`` over ``rows``, columns padded to their widest cell."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+    lines = [header, ["-" * w for w in widths], *rows]
+    return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
+
+
 class Stopwatch:
     """Wall time since creation, for the chapter's ``wall_seconds``."""
 

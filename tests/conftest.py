@@ -41,6 +41,13 @@ def built_book(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
+def shared_data(monkeypatch):
+    """``$GROKUTILS_DATA`` pointing at the read-only shared copy of the data files (MNIST, Wine Quality, ...)."""
+    monkeypatch.setenv("GROKUTILS_DATA", str(SHARED_DATA))
+    return SHARED_DATA
+
+
+@pytest.fixture
 def fresh_cache(tmp_path, monkeypatch):
     """A private, empty run cache for one test."""
     monkeypatch.setenv("GROKUTILS_CACHE", str(tmp_path / "cache"))

@@ -130,3 +130,8 @@ def test_checks_at_a_profile_without_claims_skip_the_findings(capsys, make_histo
     bad.finite({"run": make_history([0, 1], val_loss=[1.0, float("inf")])})
     with pytest.raises(AssertionError, match="run: every logged metric is finite"):
         bad.report()
+
+
+def test_text_table_pads_columns_to_their_widest_cell():
+    table = book.text_table(["run", "delay"], [["baseline", "31,500"], ["ce", "n/a"]])
+    assert table.splitlines() == ["run       delay", "--------  ------", "baseline  31,500", "ce        n/a"]

@@ -1,4 +1,5 @@
-"""A fully connected ReLU network with hook points (Omnigrok's MNIST model)."""
+"""A fully connected network with hook points: Omnigrok's MNIST model (ReLU, linear output) and the variants
+Nie, Hung and Cheng train (sigmoid hidden layers; a sigmoid or softmax output)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,29 +9,43 @@ import torch.nn.functional as F
 from torch import nn
 from transformer_lens.hook_points import HookPoint
 
-from grokutils.config import check_float, check_int
+from grokutils.config import check_choice, check_float, check_int
 from grokutils.models.hooked import HookedModel, linear
+
+
+ACTIVATIONS = {"relu": F.relu, "sigmoid": torch.sigmoid}
+"""Hidden-layer activation name -> function."""
+OUTPUTS = {"linear": lambda x: x, "sigmoid": torch.sigmoid, "softmax": lambda x: torch.softmax(x, -1)}
+"""Output activation name -> function of the last layer's pre-activations (what the loss then reads)."""
 
 
 @dataclass(frozen=True)
 class MLPConfig:
-    """A fully connected ReLU network, as in Omnigrok's MNIST experiments.
+    """A fully connected network, as in Omnigrok's MNIST experiments.
 
     Attributes:
         widths: layer widths from input to output, e.g. ``(784, 200, 200, 10)``.
         init_scale: α; every initial parameter (PyTorch's default init) is multiplied by it.
         seed: seed of the initialisation.
+        act_fn: the hidden layers' activation, ``"relu"`` (Omnigrok) or ``"sigmoid"``.
+        output: what the last layer's outputs pass through before the loss: ``"linear"`` (nothing: Omnigrok),
+            ``"sigmoid"`` (each output in (0, 1)) or ``"softmax"`` (the outputs sum to 1). Neither changes which
+            output is largest, so accuracy reads the same.
     """
 
     widths: tuple[int, ...] = (784, 200, 200, 10)
     init_scale: float = 1.0
     seed: int = 0
+    act_fn: str = "relu"
+    output: str = "linear"
 
     def __post_init__(self):
         if len(self.widths) < 2 or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in self.widths):
             raise ValueError(f"widths={self.widths!r} must list at least two positive integers")
         check_float("init_scale", self.init_scale, 0, open_low=True)
         check_int("seed", self.seed)
+        check_choice("act_fn", self.act_fn, tuple(ACTIVATIONS))
+        check_choice("output", self.output, tuple(OUTPUTS))
 
     def build(self) -> "MLP":
         """A freshly initialised model."""
@@ -38,7 +53,7 @@ class MLPConfig:
 
 
 class MLP(HookedModel):
-    """ReLU MLP with hook points ``layers.{i}.hook_pre`` / ``hook_post`` on every hidden layer."""
+    """MLP with hook points ``layers.{i}.hook_pre`` / ``hook_post`` on every hidden layer."""
 
     def __init__(self, cfg: MLPConfig):
         super().__init__()
@@ -64,9 +79,10 @@ class MLP(HookedModel):
             x = x.flatten(1)
         elif not (x.dim() == 3 and x.shape[0] == weight.shape[0] and x.shape[-1] == weight.shape[-1]):
             x = x.flatten(1).expand(weight.shape[0], -1, -1)
+        act = ACTIVATIONS[self.cfg.act_fn]
         for layer in self.layers[:-1]:
-            x = layer.hook_post(F.relu(layer.hook_pre(linear(x, layer.weight, layer.bias))))
-        return linear(x, self.layers[-1].weight, self.layers[-1].bias)
+            x = layer.hook_post(act(layer.hook_pre(linear(x, layer.weight, layer.bias))))
+        return OUTPUTS[self.cfg.output](linear(x, self.layers[-1].weight, self.layers[-1].bias))
 
     def final_logits(self, x: torch.Tensor) -> torch.Tensor:
         """The outputs: what the loss reads."""

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import torch
 
-from grokutils.config import check_int
+from grokutils.config import check_float, check_int
 from grokutils.datafiles import DataFile, fetch
+from grokutils.tasks.augment import random_augment
 from grokutils.tasks.split import Split
 
 MIRRORS = (
@@ -81,15 +82,28 @@ class MNISTConfig:
             file, in order (Omnigrok: ``Subset(train, range(1000))``).
         test_points: how many test images to evaluate on: the first ones of the original test file
             (all 10,000 by default). They form the split's validation set.
+        digits: keep only images of these digits (the first ``train_points`` and ``test_points`` of them), labelled
+            by their position in this tuple (``(0, 1)``: a two-class task); None: all ten, labelled by digit.
+        rotation_degrees: augmentation: each training image of every minibatch is rotated about its centre by an
+            angle drawn uniformly from [-rotation_degrees, rotation_degrees] (0: no rotation).
+        blur_sigma: augmentation: then blurred by a Gaussian whose sigma (pixels) is drawn uniformly from
+            [0, blur_sigma] (0: no blur). Metrics are computed on the images as they are.
     """
 
     train_points: int = 1000
     test_points: int = N_TEST_MAX
+    digits: tuple[int, ...] | None = None
+    rotation_degrees: float = 0.0
+    blur_sigma: float = 0.0
 
     def __post_init__(self):
+        if self.digits is not None and (not isinstance(self.digits, tuple) or len(self.digits) < 2 or len(set(self.digits)) != len(self.digits)
+                                        or any(isinstance(d, bool) or d not in range(N_CLASSES) for d in self.digits)):
+            raise ValueError(f"digits={self.digits!r} must be None or a tuple of at least two distinct digits 0-9")
         for name, top in (("train_points", N_TRAIN_MAX), ("test_points", N_TEST_MAX)):
-            value = getattr(self, name)
-            check_int(name, value, 1, top)
+            check_int(name, getattr(self, name), 1, top)
+        check_float("rotation_degrees", self.rotation_degrees, 0, 180)
+        check_float("blur_sigma", self.blur_sigma, 0)
 
     @property
     def n_train(self) -> int:
@@ -98,21 +112,39 @@ class MNISTConfig:
 
     @property
     def n_classes(self) -> int:
-        """Number of classes (the ten digits)."""
-        return N_CLASSES
+        """Number of classes (the ten digits, or ``len(digits)``)."""
+        return N_CLASSES if self.digits is None else len(self.digits)
 
     @property
     def d_input(self) -> int:
         """Length of an input row (28 x 28 pixels)."""
         return N_PIXELS
 
+    @property
+    def augments(self) -> bool:
+        """Whether training minibatches are augmented (``augment``)."""
+        return self.rotation_degrees > 0 or self.blur_sigma > 0
+
+    def augment(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """A minibatch ``[..., 784]`` rotated and blurred at random as the config says (``tasks.augment``)."""
+        return random_augment(images, generator, self.rotation_degrees, self.blur_sigma)
+
     def build(self, device: torch.device | str = "cpu") -> Split:
         """The split as tensors on ``device``: the test images stand in the validation slots."""
-        split = Split(
-            load_images("train-images-idx3-ubyte.gz", self.train_points),
-            load_labels("train-labels-idx1-ubyte.gz", self.train_points),
-            load_images("t10k-images-idx3-ubyte.gz", self.test_points),
-            load_labels("t10k-labels-idx1-ubyte.gz", self.test_points),
-            train_index=torch.arange(self.train_points),
-        )
-        return split.to(device)
+        x_train, y_train, train_index = self._images("train", self.train_points)
+        x_val, y_val, _ = self._images("t10k", self.test_points)
+        if len(y_train) < self.train_points or len(y_val) < self.test_points:
+            raise ValueError(f"digits={self.digits!r} has {len(y_train):,} training and {len(y_val):,} test images; "
+                             f"train_points={self.train_points:,} and test_points={self.test_points:,} ask for more")
+        return Split(x_train, y_train, x_val, y_val, train_index=train_index).to(device)
+
+    def _images(self, prefix: str, count: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Images, labels and their positions in the file: the first ``count`` (of ``digits``, when set)."""
+        images, labels = f"{prefix}-images-idx3-ubyte.gz", f"{prefix}-labels-idx1-ubyte.gz"
+        if self.digits is None:
+            return load_images(images, count), load_labels(labels, count), torch.arange(count)
+        y = load_labels(labels)
+        index = torch.nonzero(torch.isin(y, torch.tensor(self.digits))).flatten()[:count]
+        relabel = torch.zeros(N_CLASSES, dtype=torch.long)
+        relabel[list(self.digits)] = torch.arange(len(self.digits))
+        return load_images(images)[index], relabel[y[index]], index

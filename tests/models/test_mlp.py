@@ -19,3 +19,21 @@ def test_mlp_scale_shapes_and_hooks():
         MLPConfig(widths=(784, 10.5))
     with pytest.raises(ValueError, match="init_scale=nan"):
         MLPConfig(init_scale=float("nan"))
+
+
+def test_activations_and_outputs_follow_the_config():
+    x = torch.rand(5, 784, generator=torch.Generator().manual_seed(0))
+    relu = MLPConfig(seed=1).build()
+    sig = MLPConfig(seed=1, act_fn="sigmoid").build()
+    _, cache = sig.run_with_cache(x)
+    hidden = cache["layers.0.hook_post"]
+    assert hidden.min() > 0 and hidden.max() < 1 and torch.allclose(hidden, torch.sigmoid(cache["layers.0.hook_pre"]))
+    assert not torch.allclose(sig(x), relu(x))  # same weights, another activation
+    outputs = {name: MLPConfig(seed=1, output=name).build()(x) for name in ("linear", "sigmoid", "softmax")}
+    torch.testing.assert_close(outputs["sigmoid"], torch.sigmoid(outputs["linear"]))
+    torch.testing.assert_close(outputs["softmax"].sum(-1), torch.ones(5))
+    assert all(torch.equal(out.argmax(-1), outputs["linear"].argmax(-1)) for out in outputs.values())
+    with pytest.raises(ValueError, match=r"act_fn='tanh' is not supported; allowed values: \('relu', 'sigmoid'\)"):
+        MLPConfig(act_fn="tanh")
+    with pytest.raises(ValueError, match="output='logsoftmax'"):
+        MLPConfig(output="logsoftmax")

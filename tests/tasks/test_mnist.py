@@ -25,13 +25,6 @@ needs_data = pytest.mark.skipif(
 
 
 @pytest.fixture
-def shared_data(monkeypatch):
-    """``$GROKUTILS_DATA`` pointing at the read-only shared copy of the four files."""
-    monkeypatch.setenv(DATA_ENV, str(SHARED_DATA))
-    return SHARED_DATA
-
-
-@pytest.fixture
 def offline_cache(monkeypatch, tmp_path):
     """No ``$GROKUTILS_DATA``; the user cache is an empty temporary folder."""
     monkeypatch.delenv(DATA_ENV, raising=False)
@@ -149,6 +142,46 @@ def test_config_validates_and_derives():
     for bad in (dict(train_points=0), dict(train_points=60_001), dict(test_points=10_001), dict(train_points=1.5)):
         with pytest.raises(ValueError, match=r"must be an integer in \[1, "):
             MNISTConfig(**bad)
+
+
+@needs_data
+def test_digits_keep_the_first_images_of_those_digits_relabelled(shared_data):
+    full = MNISTConfig(train_points=2000, test_points=10_000).build()
+    split = MNISTConfig(train_points=100, test_points=500, digits=(1, 0)).build()
+    assert MNISTConfig(digits=(1, 0)).n_classes == 2 and split.x_train.shape == (100, 784)
+    first = torch.nonzero((full.y_train == 0) | (full.y_train == 1)).flatten()[:100]
+    assert torch.equal(split.train_index, first) and torch.equal(split.x_train, full.x_train[first])
+    assert torch.equal(split.y_train, (full.y_train[first] == 0).long())  # digit 1 -> class 0, digit 0 -> class 1
+    assert len(split.y_val) == 500 and set(split.y_val.tolist()) == {0, 1}
+    with pytest.raises(ValueError, match="test_points=10,000 ask for more"):
+        MNISTConfig(train_points=10, digits=(0, 1)).build()
+
+
+def test_digits_and_augmentation_settings_validate():
+    assert not MNISTConfig().augments and MNISTConfig(blur_sigma=0.5).augments and MNISTConfig(rotation_degrees=10).augments
+    for bad in ((0,), (0, 0), (0, 10), [0, 1], (True, 2)):
+        with pytest.raises(ValueError, match="digits=.* must be None or a tuple of at least two distinct digits"):
+            MNISTConfig(digits=bad)
+    with pytest.raises(ValueError, match="rotation_degrees=200"):
+        MNISTConfig(rotation_degrees=200)
+    with pytest.raises(ValueError, match="blur_sigma=-1"):
+        MNISTConfig(blur_sigma=-1)
+
+
+@needs_data
+def test_augmenting_task_gives_each_run_fresh_inputs_from_its_own_seed(shared_data):
+    from grokutils.sweep import Ensemble
+    cfg = omnigrok_mnist_run(alpha=1.0, steps=5, train_points=40, test_points=40, batch_size=8, n_logs=2)
+    aug = cfg.replace(rotation_degrees=30.0, blur_sigma=1.0)
+    raw = Ensemble([cfg, cfg], torch.device("cpu")).batch()[0]
+    runs = [Ensemble([aug, dataclasses.replace(aug, train=dataclasses.replace(aug.train, seed=s))], torch.device("cpu"))
+            for s in (0, 1)]
+    x0, x1 = (r.batch()[0] for r in runs)
+    assert x0.shape == raw.shape == (2, 8, 784) and not torch.allclose(x0[0], raw[0])
+    torch.testing.assert_close(x0[0], x1[0])  # run 0 has the same seed in both: the same batch, augmented alike
+    assert not torch.allclose(x0[1], x1[1])  # run 1 differs in seed: its own augmentation (and batch order)
+    h = train(aug, device="cpu", progress=False)
+    assert torch.isfinite(h.train_loss).all()
 
 
 @needs_data
