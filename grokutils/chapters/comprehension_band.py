@@ -8,7 +8,8 @@ on both accuracies, of the steps between the two. The poster finds short delays 
 100 <= N/B <= 800 (the "comprehension band").
 
 ``book`` is a smaller grid (30 cells, 2 runs each) with a budget of 4,000 steps on the Power chapter's
-model, its metrics logged on at most 1,000 examples of each set; ``paper`` is the poster's budget (10^5 steps, 10 runs a cell); ``smoke`` is a tiny grid for tests.
+model, its metrics logged on at most 1,000 examples of each set; ``paper`` is the poster's budget (10^5 steps,
+10 runs a cell); ``smoke`` is a tiny grid for tests.
 Every run logs the norm of each weight matrix (``PROBES``): the landscape chapter loads two runs of this
 grid from the run cache and reads them. ``settings(profile).examples`` names the in-band and out-of-band
 example runs.

@@ -73,6 +73,16 @@ def load_labels(name: str, count: int | None = None) -> torch.Tensor:
     return read_idx(fetch(MNIST_FILES[name]), count).long()
 
 
+def _check_digits(digits) -> None:
+    """Raise ValueError unless ``digits`` is None or a tuple of at least two distinct integers 0-9."""
+    if digits is None:
+        return
+    ok = (isinstance(digits, tuple) and len(digits) >= 2 and len(set(digits)) == len(digits)
+          and all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d < N_CLASSES for d in digits))
+    if not ok:
+        raise ValueError(f"digits={digits!r} must be None or a tuple of at least two distinct digits 0-9")
+
+
 @dataclass(frozen=True)
 class MNISTConfig:
     """Classify MNIST digits from a prefix of the training set (Omnigrok's MNIST setting).
@@ -97,9 +107,7 @@ class MNISTConfig:
     blur_sigma: float = 0.0
 
     def __post_init__(self):
-        if self.digits is not None and (not isinstance(self.digits, tuple) or len(self.digits) < 2 or len(set(self.digits)) != len(self.digits)
-                                        or any(isinstance(d, bool) or d not in range(N_CLASSES) for d in self.digits)):
-            raise ValueError(f"digits={self.digits!r} must be None or a tuple of at least two distinct digits 0-9")
+        _check_digits(self.digits)
         for name, top in (("train_points", N_TRAIN_MAX), ("test_points", N_TEST_MAX)):
             check_int(name, getattr(self, name), 1, top)
         check_float("rotation_degrees", self.rotation_degrees, 0, 180)

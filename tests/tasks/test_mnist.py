@@ -159,7 +159,7 @@ def test_digits_keep_the_first_images_of_those_digits_relabelled(shared_data):
 
 def test_digits_and_augmentation_settings_validate():
     assert not MNISTConfig().augments and MNISTConfig(blur_sigma=0.5).augments and MNISTConfig(rotation_degrees=10).augments
-    for bad in ((0,), (0, 0), (0, 10), [0, 1], (True, 2)):
+    for bad in ((0,), (0, 0), (0, 10), [0, 1], (True, 2), (0, 1.0)):
         with pytest.raises(ValueError, match="digits=.* must be None or a tuple of at least two distinct digits"):
             MNISTConfig(digits=bad)
     with pytest.raises(ValueError, match="rotation_degrees=200"):
