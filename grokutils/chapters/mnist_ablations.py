@@ -306,6 +306,10 @@ def glued(r: dict, s: AblationSettings) -> dict[str, str]:
     held = verdicts(r, s)
     out.update({f"verdict_{name}": "holds" if ok else "does not hold" for name, ok in held.items()})
     out["trivial_reading"] = TRIVIAL_READING[held["trivial_delay"]]
+    trivial = r["rows"]["0 vs 1, α = 8"]
+    out["trivial_general"] = (f"does not reach {trivial['level']:.0%} test accuracy within its {trivial['last_step']:,} "
+                              "steps" if trivial["general_step"] is None else
+                              f"reaches {trivial['level']:.0%} test accuracy at step {trivial['general_step']:,}")
     return out
 
 

@@ -137,6 +137,7 @@ def test_glued_names_cover_the_issue_s_list(make_history):
     assert glued["wine_delay"] == "4,900" and glued["trivial_task_delay"] == "more than 19,900"
     assert glued["trivial_reading"] == chapter.TRIVIAL_READING[True] and glued["verdict_trivial_delay"] == "holds"
     assert glued["val_at_fit_trivial_alpha_8"] == "0.0%" and glued["delay_trivial_alpha_1"] == "0"
+    assert glued["trivial_general"] == "does not reach 99% test accuracy within its 20,000 steps"
     assert chapter.glue_key("wine, α = 8") == "wine_alpha_8" and chapter.glue_key("cross-entropy") == "cross_entropy"
 
 
