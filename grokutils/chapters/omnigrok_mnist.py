@@ -9,7 +9,8 @@ step, so 10^5 steps take 10-11 minutes). ``book`` stops the α = 1 baseline at 5
 training accuracy 100% at step ~140, test accuracy flat at ~91% from step ~300); ``paper`` runs it for
 10^5 too. ``smoke`` is a few hundred images and steps, for tests: it cannot show grokking.
 
-``book/lu_mechanism.ipynb`` reuses the cached α = 8 run: ``settings(profile, seed=seed).grokking``.
+``book/lu_mechanism.ipynb`` and ``book/mnist_ablations.ipynb`` reuse the cached α = 8 run:
+``settings(profile, seed=seed).grokking``.
 """
 from __future__ import annotations
 
