@@ -82,8 +82,16 @@ def power_run(op: str = "div", p: int = 97, frac_train: float = 0.5, steps: int 
 def omnigrok_mnist_run(alpha: float = 8.0, steps: int = 100_000, seed: int = 0, train_points: int = 1000,
                        test_points: int = 10_000, batch_size: int = 200, n_logs: int = 150) -> RunConfig:
     """Omnigrok's MNIST run at initialisation scale ``alpha`` (log-spaced metrics)."""
-    task = MNISTConfig(train_points=train_points, test_points=test_points)
-    model = MLPConfig(widths=MNIST_WIDTHS, init_scale=alpha, seed=seed)
+    return omnigrok_recipe(MNISTConfig(train_points=train_points, test_points=test_points), alpha, steps, seed,
+                           batch_size, n_logs)
+
+
+def omnigrok_recipe(task, alpha: float = 8.0, steps: int = 100_000, seed: int = 0, batch_size: int = 200,
+                    n_logs: int = 150) -> RunConfig:
+    """Omnigrok's MNIST recipe on any classification ``task`` (with ``d_input`` and ``n_classes``): an MLP
+    d_input-200-200-n_classes at initialisation scale ``alpha``, MSE on one-hot targets, AdamW (lr 1e-3, weight
+    decay 0.01, betas (0.9, 0.999), no warm-up), log-spaced metrics."""
+    model = MLPConfig(widths=(task.d_input, *MNIST_WIDTHS[1:-1], task.n_classes), init_scale=alpha, seed=seed)
     train = TrainConfig(steps=steps, batch_size=batch_size, lr=1e-3, weight_decay=0.01, betas=(0.9, 0.999),
                         optimizer="adamw", warmup_steps=0, loss="mse", n_logs=n_logs, log_spacing="log", seed=seed)
     return RunConfig(task, model, train)

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 from grokutils.book import Checks, fmt_step, resolve_profile
 from grokutils.chapters import omnigrok_mnist
-from grokutils.config import RunConfig, TrainConfig, check_int, resolve_device
+from grokutils.config import RunConfig, check_int, resolve_device
 from grokutils.history import History
-from grokutils.models import MLPConfig
+from grokutils.recipes import omnigrok_recipe
 from grokutils.tasks.mnist import MNIST_FILES, MNISTConfig
 from grokutils.tasks.wine import WINE_FILES, WineConfig
 
@@ -158,20 +158,12 @@ def settings(profile: str | None = None, seed: int = 0, device: str | None = Non
     short = baseline.replace(steps=preset["steps"], n_logs=preset["n_logs"])
     variants = {name: short.replace(**change) for name, change in VARIANTS.items()}
     wine_task = WineConfig(colour="red", frac_train=0.8, seed=seed)
-    wine = {f"α = {a:g}": _recipe(wine_task, a, preset["wine_steps"], seed, preset) for a in (ALPHA, 1.0)}
+    recipe = dict(batch_size=preset["batch_size"], n_logs=preset["n_logs"])
+    wine = {f"α = {a:g}": omnigrok_recipe(wine_task, a, preset["wine_steps"], seed, **recipe) for a in (ALPHA, 1.0)}
     task = MNISTConfig(train_points=preset["trivial"][0], test_points=preset["trivial"][1], digits=TRIVIAL_DIGITS)
-    trivial = {f"α = {a:g}": _recipe(task, a, preset["trivial_steps"], seed, preset) for a in (ALPHA, 1.0)}
+    trivial = {f"α = {a:g}": omnigrok_recipe(task, a, preset["trivial_steps"], seed, **recipe) for a in (ALPHA, 1.0)}
     return AblationSettings(profile, device, seed, baseline, variants, wine, trivial, preset["mode"],
                             preset["findings"], claims=profile != "smoke")
-
-
-def _recipe(task, alpha: float, steps: int, seed: int, preset: dict) -> RunConfig:
-    """Omnigrok's MNIST recipe (MSE, AdamW lr 1e-3, weight decay 0.01, batch 200) on another task."""
-    model = MLPConfig(widths=(task.d_input, 200, 200, task.n_classes), init_scale=alpha, seed=seed)
-    train = TrainConfig(steps=steps, batch_size=preset["batch_size"], lr=1e-3, weight_decay=0.01, betas=(0.9, 0.999),
-                        optimizer="adamw", warmup_steps=0, loss="mse", n_logs=preset["n_logs"], log_spacing="log",
-                        seed=seed)
-    return RunConfig(task, model, train)
 
 
 def run_all(s: AblationSettings, load_many, **kwargs) -> dict[str, History]:
@@ -307,9 +299,9 @@ def glued(r: dict, s: AblationSettings) -> dict[str, str]:
     out.update({f"verdict_{name}": "holds" if ok else "does not hold" for name, ok in held.items()})
     out["trivial_reading"] = TRIVIAL_READING[held["trivial_delay"]]
     trivial = r["rows"]["0 vs 1, α = 8"]
-    out["trivial_general"] = (f"does not reach {trivial['level']:.0%} test accuracy within its {trivial['last_step']:,} "
-                              "steps" if trivial["general_step"] is None else
-                              f"reaches {trivial['level']:.0%} test accuracy at step {trivial['general_step']:,}")
+    level = f"{trivial['level']:.0%} test accuracy"
+    out["trivial_general"] = (f"does not reach {level} within its {trivial['last_step']:,} steps"
+                              if trivial["general_step"] is None else f"reaches {level} at step {trivial['general_step']:,}")
     return out
 
 

@@ -1,4 +1,4 @@
-"""Figures of the MNIST-ablation chapter: several runs' test and training accuracy side by side, and norm tables."""
+"""Figures of the MNIST-ablation chapter: several runs' held-out and training accuracy side by side."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
