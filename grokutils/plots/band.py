@@ -14,7 +14,8 @@ BLANK_COLOR = "#eeeeee"
 
 def plot_delay_maps(cells: list[Cell], band: tuple[float, float]) -> plt.Figure:
     """Two heat maps of the delay, in steps and in epochs, over log2 B (x) and N (y); cells that never reached
-    the threshold on both accuracies are grey and crossed, and the lines N/B = ``band`` are drawn."""
+    the threshold on both accuracies are grey and crossed, and the lines N/B = ``band`` are drawn. A delay of 0 (both
+    crossings within one logging interval) is coloured as the shortest positive delay: the log scale has no 0."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     for ax, unit in zip(axes, ("steps", "epochs")):
         _heat_map(fig, ax, cells, unit, band)
@@ -24,21 +25,25 @@ def plot_delay_maps(cells: list[Cell], band: tuple[float, float]) -> plt.Figure:
 def _heat_map(fig, ax, cells: list[Cell], unit: str, band: tuple[float, float]) -> None:
     ns = sorted({c.n_train for c in cells})
     values = [getattr(c, f"delay_{unit}") for c in cells]
-    shown = [max(v, 1e-2) for v in values if v is not None]
+    positive = [v for v in values if v is not None and v > 0]
+    floor = min(positive, default=1e-2)  # a delay of 0 (both crossings in one logging interval): the shortest's colour
+    shown = [max(v, floor) for v in values if v is not None]
     norm = LogNorm(min(shown), max(shown)) if len(shown) > 1 and min(shown) < max(shown) else None
     cmap = plt.get_cmap("magma")
     xs = sorted({math.log2(c.batch_size) for c in cells})
-    width = min((b - a for a, b in zip(xs, xs[1:])), default=1.0)  # cells fill the gap between batch sizes
+    edges = _edges(xs)
     for cell, value in zip(cells, values):
         x, y = math.log2(cell.batch_size), ns.index(cell.n_train)
-        color = BLANK_COLOR if value is None else cmap(norm(max(value, 1e-2)) if norm else 0.5)
-        ax.add_patch(plt.Rectangle((x - width / 2, y - 0.5), width, 1, color=color, lw=0))
+        left, right = edges[xs.index(x)], edges[xs.index(x) + 1]
+        color = BLANK_COLOR if value is None else cmap(norm(max(value, floor)) if norm else 0.5)
+        ax.add_patch(plt.Rectangle((left, y - 0.5), right - left, 1, color=color, lw=0))
         if value is None:
-            ax.plot([x - 0.4 * width, x + 0.4 * width], [y - 0.4, y + 0.4], color="#999999", lw=0.8)
+            inset = 0.1 * (right - left)
+            ax.plot([left + inset, right - inset], [y - 0.4, y + 0.4], color="#999999", lw=0.8)
     for ratio, ls in zip(band, ("--", ":")):
         ax.plot([math.log2(n / ratio) for n in ns], range(len(ns)), color="#2ca02c", ls=ls, lw=1.5,
                 label=f"N/B = {ratio:g}")
-    ax.set(xlim=(xs[0] - width / 2, xs[-1] + width / 2), ylim=(-0.5, len(ns) - 0.5), xlabel="batch size B (log2 axis)",
+    ax.set(xlim=(edges[0], edges[-1]), ylim=(-0.5, len(ns) - 0.5), xlabel="batch size B (log2 axis)",
            ylabel="training-set size N", title=f"grokking delay ({unit})")
     ax.set_yticks(range(len(ns)), [f"{n:,}" for n in ns])
     ax.set_xticks(xs, [f"{2 ** x:,.0f}" for x in xs])
@@ -46,6 +51,15 @@ def _heat_map(fig, ax, cells: list[Cell], unit: str, band: tuple[float, float]) 
     if norm is not None:
         fig.colorbar(plt.cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=f"delay ({unit}, log scale)")
     ax.legend(loc="upper left", fontsize=8)
+
+
+def _edges(xs: list[float]) -> list[float]:
+    """Edges of the cells centred on ``xs`` (sorted): halfway between neighbours, and as far again at both ends, so
+    the cells fill the axis without gaps however the batch sizes are spaced."""
+    if len(xs) == 1:
+        return [xs[0] - 0.5, xs[0] + 0.5]
+    mids = [(a + b) / 2 for a, b in zip(xs, xs[1:])]
+    return [xs[0] - (mids[0] - xs[0]), *mids, xs[-1] + (xs[-1] - mids[-1])]
 
 
 def plot_steps_per_cell(cells: list[Cell], band: tuple[float, float]) -> plt.Figure:
