@@ -7,7 +7,10 @@ and picks, per group, how to train it:
 - ``"sequential"``: one run after another in this process;
 - ``"workers"``: the group split into one chunk per worker process, each process pinned to one thread
   and training its chunk batched (``cores`` chunks on this machine's cores); in a sweep with at least as
-  many groups as workers, each group is one chunk instead, and the workers take whole groups.
+  many groups as workers, each group is one chunk instead, and the workers take whole groups;
+- ``"workers_by_size"``: worker processes as above, one chunk per set of runs that share their shapes (a group's runs
+  whose training and validation sets are the same size, batched), so no run is padded to a larger one's data and no
+  finished run keeps a batch busy; for sweeps over the training fraction.
 
 On a CPU the choice is measured (``measure_plan``): a few steps of one run at this process's threads, of one
 run at one thread, and of the group batched at one and at all threads give each option's throughput in
@@ -36,7 +39,7 @@ from grokutils.step import update
 from grokutils.sweep import Ensemble, check_batchable
 from grokutils.train import SingleRun
 
-MODES = ("batched", "sequential", "workers")
+MODES = ("batched", "sequential", "workers", "workers_by_size")
 DASK_ENV = "GROKUTILS_DASK_SCHEDULER"
 WORKER_START_SECONDS = 2.0
 """What starting the worker processes costs (forked; spawned ones import torch first), allowed for in ``measure_plan``."""
@@ -126,6 +129,9 @@ def plan(cfgs: list[RunConfig], device: torch.device, mode: str | None = None, n
     """The chunks that train ``cfgs``: per batchable group, ``mode`` if given, else the measured best."""
     check_choice("mode", mode, MODES + (None,))
     chunks, found, n_workers = [], groups(cfgs), n_workers or cores()
+    if mode == "workers_by_size":
+        return [Chunk(tuple(cfgs[i] for i in same), tuple(same), "batched", threads=1, why="asked for", group=g)
+                for g, group in enumerate(found) for same in _by_size(cfgs, group)]
     for g, group in enumerate(found):
         members = [cfgs[i] for i in group]
         chosen, why = (mode, "asked for") if mode else _best_mode(members, device, n_workers)
@@ -134,6 +140,16 @@ def plan(cfgs: list[RunConfig], device: torch.device, mode: str | None = None, n
         split_over = 1 if len(found) >= n_workers else n_workers
         chunks += [dataclasses.replace(c, group=g) for c in _split(members, group, chosen, split_over, why)]
     return chunks
+
+
+def _by_size(cfgs: list[RunConfig], group: list[int]) -> list[list[int]]:
+    """``group`` split into runs of equal data sizes (the same ``frac_train``, ``train_points`` and ``test_points``,
+    where the task has them: the fields besides the split's seed in which batchable tasks may differ)."""
+    sizes: dict[tuple, list[int]] = {}
+    for i in group:
+        key = tuple(getattr(cfgs[i].task, name, None) for name in ("frac_train", "train_points", "test_points"))
+        sizes.setdefault(key, []).append(i)
+    return list(sizes.values())
 
 
 def _best_mode(cfgs: list[RunConfig], device: torch.device, n_workers: int | None) -> tuple[str, str]:

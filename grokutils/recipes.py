@@ -12,6 +12,8 @@
   (0.9, 0.98), lr factor min(step/10, 1)), batch min(512, ceil(half the training set)).
   ``architecture="pre_ln"`` is the book's earlier variant: ``[a, ∘, b, =]`` with label ``c``, pre-LayerNorm,
   learned positions, biases, a final LayerNorm, ``p`` output classes.
+- ``hu_mlp`` and ``hu_lstm``: the MLP and the LSTM Hu, Zhou and Yu train beside the transformer on ``[a, b, =]``
+  (``source_adam``: PyTorch's Adam at their learning rates, full batch, cross-entropy).
 - ``omnigrok_mnist_run``: Liu, Michaud & Tegmark (2023): the first ``train_points`` MNIST images, MLP
   784-200-200-10 with its initial parameters times α, MSE on one-hot targets, AdamW (lr 1e-3, weight
   decay 0.01, betas (0.9, 0.999), no warm-up), batch 200.
@@ -21,7 +23,7 @@ from __future__ import annotations
 import math
 
 from grokutils.config import RunConfig, TrainConfig, check_choice
-from grokutils.models import MLPConfig, TransformerConfig
+from grokutils.models import LSTMConfig, MLPConfig, TokenMLPConfig, TransformerConfig
 from grokutils.tasks import MNISTConfig, ModularConfig
 
 NANDA_WIDTHS = dict(d_model=128, n_heads=4, d_head=32, d_mlp=512)
@@ -77,6 +79,32 @@ def power_run(op: str = "div", p: int = 97, frac_train: float = 0.5, steps: int 
                         adam_eps=adam_eps, optimizer=optimizer, warmup_steps=10, loss=loss, n_logs=n_logs,
                         log_spacing=log_spacing, seed=seed)
     return RunConfig(task, power_model(task, architecture, seed, **widths), train)
+
+
+HU_LR = {"MLP": 1e-3, "LSTM": 1e-2}
+"""The learning rate of Hu, Zhou and Yu's Adam, per model."""
+
+
+def hu_mlp(task: ModularConfig, seed: int = 0, init_scale: float = 1.0) -> TokenMLPConfig:
+    """Hu, Zhou and Yu's MLP for ``task`` (``[a, b, =]``): ``a`` and ``b`` embedded (width 128, the transformer's
+    ``d_model``), concatenated, two ReLU layers of 512 (the transformer's ``d_mlp``), ``p`` outputs."""
+    return TokenMLPConfig(d_vocab=task.d_vocab, d_vocab_out=task.n_classes, n_inputs=2, d_embed=NANDA_WIDTHS["d_model"],
+                          d_hidden=(NANDA_WIDTHS["d_mlp"],) * 2, init_scale=init_scale, seed=seed)
+
+
+def hu_lstm(task: ModularConfig, seed: int = 0, init_scale: float = 1.0) -> LSTMConfig:
+    """Hu, Zhou and Yu's LSTM for ``task``: it reads ``[a, b, =]`` (embeddings of width 20), hidden size 20, ``p``
+    outputs from the last hidden state."""
+    return LSTMConfig(d_vocab=task.d_vocab, d_vocab_out=task.n_classes, n_ctx=task.n_ctx, d_embed=20, d_hidden=20,
+                      init_scale=init_scale, seed=seed)
+
+
+def source_adam(lr: float, steps: int, n_logs: int, seed: int = 0, **fields) -> TrainConfig:
+    """PyTorch's Adam as Hu, Zhou and Yu state it for the MLP and the LSTM: ``lr``, its default betas (0.9, 0.999),
+    no weight decay, no warm-up; full batch, cross-entropy, log-spaced metrics (``fields`` override)."""
+    return TrainConfig(**{**dict(steps=steps, batch_size=None, lr=lr, weight_decay=0.0, betas=(0.9, 0.999),
+                                 optimizer="adam", warmup_steps=0, loss="cross_entropy", n_logs=n_logs,
+                                 log_spacing="log", seed=seed), **fields})
 
 
 def omnigrok_mnist_run(alpha: float = 8.0, steps: int = 100_000, seed: int = 0, train_points: int = 1000,

@@ -24,7 +24,7 @@ def test_plan_splits_worker_groups_into_one_chunk_per_worker(tiny_run):
     assert dispatch.describe(chunks) == "5 runs: 2 worker processes, 1 thread each (one batched model each) (asked for)"
     sequential = dispatch.plan(cfgs, torch.device("cpu"), mode="sequential")
     assert [c.indices for c in sequential] == [(i,) for i in range(5)] and {c.mode for c in sequential} == {"sequential"}
-    with pytest.raises(ValueError, match=r"mode='fast' is not supported; allowed values: \('batched', 'sequential', 'workers', None\)"):
+    with pytest.raises(ValueError, match=r"mode='fast' is not supported; allowed values: \('batched', 'sequential', 'workers', 'workers_by_size', None\)"):
         dispatch.plan(cfgs, torch.device("cpu"), mode="fast")
 
 
@@ -35,6 +35,14 @@ def test_with_as_many_groups_as_workers_each_worker_takes_whole_groups(tiny_run)
     assert [c.group for c in chunks] == [0, 1, 2]
     one_group = dispatch.plan(cfgs[:2], torch.device("cpu"), mode="workers", n_workers=2)
     assert [c.indices for c in one_group] == [(0,), (1,)]
+
+
+def test_workers_by_size_batch_only_runs_with_data_of_one_size(tiny_run):
+    cfgs = [tiny_run(seed=s).replace(frac_train=f) for f in (0.5, 0.3) for s in range(2)] + [tiny_run(seed=0, steps=7)]
+    assert dispatch.groups(cfgs) == [[0, 1, 2, 3], [4]]
+    chunks = dispatch.plan(cfgs, torch.device("cpu"), mode="workers_by_size", n_workers=2)
+    assert [c.indices for c in chunks] == [(0, 1), (2, 3), (4,)] and [c.group for c in chunks] == [0, 0, 1]
+    assert all(c.threads == 1 and c.mode == "batched" for c in chunks)
 
 
 def test_the_pool_starts_the_largest_chunks_first(tiny_run):

@@ -4,9 +4,14 @@
                  K models as one with parameters ``[K, ...]`` (batched sweeps), and back
     transformer  a decoder-only transformer (TransformerLens names)
     mlp          a fully connected ReLU network
+    token_mlp    a fully connected ReLU network on the embeddings of its input tokens
+    lstm         a one-layer LSTM classifier of token sequences
 """
 from grokutils.models.hooked import stack, unstack
+from grokutils.models.lstm import LSTM, LSTMConfig
 from grokutils.models.mlp import MLP, MLPConfig
+from grokutils.models.token_mlp import TokenMLP, TokenMLPConfig
 from grokutils.models.transformer import Transformer, TransformerConfig
 
-__all__ = ["MLP", "MLPConfig", "Transformer", "TransformerConfig", "stack", "unstack"]
+__all__ = ["LSTM", "LSTMConfig", "MLP", "MLPConfig", "TokenMLP", "TokenMLPConfig", "Transformer", "TransformerConfig",
+           "stack", "unstack"]

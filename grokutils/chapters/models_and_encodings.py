@@ -1,0 +1,422 @@
+"""The chapter ``book/models_and_encodings.ipynb``: which models grok on a + b mod p, and how the encoding matters.
+
+Hu, Zhou and Yu's report trains on a + b mod 97 with two encodings, Power et al.'s (every number and symbol a token
+of one vocabulary, the equation ``<eos> a + b = c <eos>`` as a sequence, the answer predicted as a token; they ran
+``openai/grok``) and the simple one of the TransformerLens demo (``[a, b, =]``, the answer one of p classes; Nanda et
+al.'s 1-layer transformer, full batch). On the simple encoding they also train an MLP (Adam, lr 1e-3) and an LSTM of
+hidden size 20 (Adam, lr 1e-2), see no grokking in either, and tie that to the missing weight decay, citing Omnigrok.
+
+Run groups (``settings``), each at its source's training fractions:
+
+- ``encodings["Power"]``, ``encodings["simple"]``: the transformer on each encoding. At ``paper`` Power's encoding
+  trains ``openai/grok``'s 2-layer model with minibatches of 512 (``recipes.power_run``), as the report ran it; at
+  ``book`` both encodings train the same 1-layer model with the same full-batch AdamW, so that only the encoding
+  differs (the report's setup costs 4x more per step and needs its budget in steps; the chapter says so).
+- ``models``: the transformer (the simple-encoding runs), the MLP and the LSTM with the report's Adam.
+- ``test``: the MLP and the LSTM with the transformer's optimiser (AdamW, lr 1e-3, weight decay 1, betas (0.9, 0.98),
+  10 warm-up steps), at α = 1 and at Omnigrok's large initialisation (α = 8, its MNIST MLP; α = 6, its IMDb LSTM).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from grokutils.book import Checks, fmt_step, resolve_profile
+from grokutils.config import RunConfig, TrainConfig, check_int, resolve_device
+from grokutils.history import History
+from grokutils.recipes import HU_LR, hu_lstm, hu_mlp, nanda_model, nanda_run, power_run, source_adam
+from grokutils.tasks import ModularConfig
+
+FRACTIONS = {"Power": (0.05, 0.3, 0.45, 0.6, 0.75, 0.9), "simple": (0.15, 0.3, 0.45), "MLP": (0.15, 0.3, 0.45),
+             "LSTM": (0.3, 0.45, 0.6)}
+"""The training fractions of each of the report's figures (its Figures 1-4)."""
+SOURCE_P = 97
+"""The report's modulus."""
+LARGE_INIT = {"MLP": 8.0, "LSTM": 6.0}
+"""Omnigrok's large initialisation per model: α = 8 for its MNIST MLP, α = 6 for its IMDb LSTM."""
+TRANSFORMER_ADAMW = dict(optimizer="adamw", lr=1e-3, weight_decay=1.0, betas=(0.9, 0.98), warmup_steps=10)
+"""The transformer's optimiser (Nanda et al.'s, the report's), given to the MLP and the LSTM in the test."""
+FINDINGS = ("simple_groks", "simple_30_groks", "power_needs_more_data", "power_delay_peaks_mid", "mlp_no_delay",
+            "lstm_no_delay", "mlp_adamw_delay", "mlp_large_init_delay", "lstm_adamw_delay", "lstm_large_init_delay")
+"""The findings the Checks assert: the transformer on the simple encoding generalises with a delay at some fraction,
+and at 30% in particular; Power's
+encoding needs a larger fraction to reach 99% validation accuracy (on the fractions both encodings ran, the simple one
+reaches it somewhere Power's does not, and never the reverse); Power's encoding has its longest delay at a fraction
+between 40% and 60%; the MLP and the LSTM with the report's Adam show no delay at any fraction; with the transformer's
+AdamW, and with Omnigrok's large initialisation too, each shows a delay at some fraction (what the report's closing
+argument predicts)."""
+SOURCES = dict.fromkeys(FINDINGS, True)
+"""What the report states, or (the four ``*_delay`` findings of the test) what its closing argument predicts."""
+BOOK_FINDINGS = dict(SOURCES, simple_30_groks=False, lstm_adamw_delay=False, lstm_large_init_delay=False)
+"""What the ``book`` runs showed (issue 14's closing note): at p = 31 the transformer on the simple encoding generalised
+at 45% (step 5,868, lag 77x) but not at 30% within 8,000 steps (validation 5.6%); with AdamW the LSTM fitted later
+(steps 1,699 and 2,704 at α = 1 and 6) and its validation accuracy did not rise within its budget."""
+
+_PROFILES = {
+    # p; steps of the transformer runs (both encodings), of the MLP and of the LSTM runs (report's Adam and the test
+    # alike); metrics logged; the level at which a run stops (None: it runs its budget); at book, metrics on at most
+    # 1,000 validation and training examples; the test's fractions (None: each model's) and budgets (where they
+    # differ from the model's); widths of a smaller model (smoke); how the sweep engine trains
+    "smoke": dict(p=11, transformer_steps=60, mlp_steps=60, lstm_steps=60, n_logs=10, stop_at=None, cap=None,
+                  power_grok=False, test_fractions=(0.45,), mode=None, findings=SOURCES,
+                  widths=dict(transformer=dict(d_model=16, n_heads=2, d_head=8, d_mlp=32),
+                              mlp=dict(d_embed=8, d_hidden=(16, 16)))),
+    # book: measured on one thread at p = 31, ms a step: the transformer 5-12 (simple encoding), 6-52 (Power's, 5% to
+    # 90%); the MLP 5.5-14, the LSTM 1.7-2.4; the test's batched pairs at 45% 34 (MLP) and 3.5 (LSTM). With every
+    # budget at 10,000 steps (20,000 for the LSTM) the runs took 2,013 worker-seconds (17 minutes cold), so the budgets
+    # were cut; the test's MLP keeps 10,000 steps: at 6,000 its validation accuracy had not yet risen. These settings
+    # took 1,947 worker-seconds and 16 min 47 s cold (issue 14's closing note)
+    "book": dict(p=31, transformer_steps=8_000, mlp_steps=4_000, lstm_steps=8_000, test_steps=dict(MLP=10_000),
+                 n_logs=60, stop_at=0.99, cap=1000, power_grok=False, test_fractions=(0.45,), mode="workers_by_size",
+                 findings=BOOK_FINDINGS, widths={}),
+    "paper": dict(p=SOURCE_P, transformer_steps=25_000, power_steps=100_000, mlp_steps=20_000, lstm_steps=100_000,
+                  n_logs=200, stop_at=None, cap=None, power_grok=True, test_fractions=None, mode=None, findings=SOURCES, widths={}),
+}
+
+
+@dataclass(frozen=True)
+class EncodingSettings:
+    """The chapter's runs and the thresholds its Checks use.
+
+    Attributes:
+        profile: the profile these settings belong to.
+        device: the device asked for (None: CUDA when available).
+        seed: seed of every run's split, initialisation and batch order.
+        p: the modulus.
+        encodings: ``{"Power": {fraction: run}, "simple": {fraction: run}}``: the transformer on each encoding.
+        models: ``{"transformer": …, "MLP": …, "LSTM": …}``, each ``{fraction: run}``; the transformer's are the
+            simple-encoding runs, the MLP and LSTM use the report's Adam.
+        test: ``{"MLP, AdamW": …, "MLP, AdamW, α = 8": …, "LSTM, AdamW": …, "LSTM, AdamW, α = 6": …}``, each
+            ``{fraction: run}``: the two models with the transformer's optimiser, at α = 1 and Omnigrok's α (at
+            ``book`` at 45% only, a fraction both models share, to keep within the budget).
+        power_grok: whether Power's encoding trains ``openai/grok``'s model and minibatches (``paper``), or the
+            simple encoding's model and full batch (``book``, ``smoke``).
+        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: the measured fastest).
+        findings: ``FINDINGS`` -> whether the Checks assert the finding (True) or its negation (False).
+        claims: whether this profile asserts the chapter's findings (False at ``smoke``).
+        fit_acc: a run has fitted when its training accuracy first reaches this (99%) ...
+        general_acc: ... and generalised when its validation accuracy first reaches this (99%).
+        lag_ratio: a run shows a delay when its validation accuracy covers half of its rise at least this many times
+            later than its training accuracy covers half of its own (10) ...
+        min_rise: ... and its validation accuracy rises by at least this much (20 points) from its first value.
+        mid_fractions: the fractions counted as "near 40-50%" for where Power's encoding has its longest delay.
+    """
+
+    profile: str
+    device: str | None
+    seed: int
+    p: int
+    encodings: dict
+    models: dict
+    test: dict
+    power_grok: bool
+    mode: str | None
+    findings: dict
+    claims: bool
+    fit_acc: float = 0.99
+    general_acc: float = 0.99
+    lag_ratio: float = 10.0
+    min_rise: float = 0.2
+    mid_fractions: tuple[float, float] = (0.4, 0.6)
+
+    data_files = ()
+
+    def groups(self) -> dict[str, dict[float, RunConfig]]:
+        """Every group of runs by name (the transformer's model runs are the simple encoding's)."""
+        return {**{f"{name} encoding": runs for name, runs in self.encodings.items()},
+                **{name: runs for name, runs in self.models.items() if name != "transformer"}, **self.test}
+
+    def runs(self) -> dict[str, RunConfig]:
+        """Every run by its label, ``"<group>, <fraction>"``."""
+        return {run_label(group, f): cfg for group, runs in self.groups().items() for f, cfg in runs.items()}
+
+    def describe(self) -> list[str]:
+        """Lines for the chapter's header."""
+        power = _first(self.encodings["Power"])
+        simple, mlp, lstm = (_first(self.models[m]) for m in ("transformer", "MLP", "LSTM"))
+        stop = simple.train.stop_at_val_acc
+        test_fractions = sorted({f for runs in self.test.values() for f in runs})
+        return [f"a + b mod {self.p}; " + (f"each run stops when its validation accuracy reaches {stop:.0%}" if stop
+                                           else "each run trains for its whole budget"),
+                f"simple encoding [a, b, =], p classes: 1-layer transformer (Nanda et al.), full-batch AdamW, "
+                f"{simple.train.steps:,} steps",
+                "Power's encoding <eos> a + b = c <eos>, answers over the whole vocabulary: " +
+                (f"openai/grok's 2-layer model, minibatches of {power.train.batch_size}, {power.train.steps:,} steps"
+                 if self.power_grok else f"the same 1-layer model and full-batch AdamW, {power.train.steps:,} steps"),
+                f"MLP: a and b embedded ({mlp.model.d_embed} each), concatenated, hidden layers "
+                f"{'-'.join(map(str, mlp.model.d_hidden))}, ReLU; Adam lr {HU_LR['MLP']:g}, {mlp.train.steps:,} steps",
+                f"LSTM: reads [a, b, =] (embeddings {lstm.model.d_embed}), hidden size {lstm.model.d_hidden}; Adam lr "
+                f"{HU_LR['LSTM']:g}, {lstm.train.steps:,} steps",
+                f"test: both with AdamW lr 1e-3, weight decay 1, at α = 1 and α = {LARGE_INIT['MLP']:g} (MLP, "
+                f"{_first(self.test['MLP, AdamW']).train.steps:,} steps), {LARGE_INIT['LSTM']:g} (LSTM, "
+                f"{_first(self.test['LSTM, AdamW']).train.steps:,} steps); fractions "
+                f"{', '.join(f'{f:.0%}' for f in test_fractions)}",
+                f"fitted / generalised at {self.fit_acc:.0%} training / validation accuracy; a delay: validation "
+                f"covers half its rise (at least {self.min_rise:.0%}) {self.lag_ratio:g}x later than training"]
+
+
+def _first(runs: dict[float, RunConfig]) -> RunConfig:
+    return next(iter(runs.values()))
+
+
+def run_label(group: str, fraction: float) -> str:
+    """A run's label: its group and training fraction, ``"MLP, AdamW, 30%"``."""
+    return f"{group}, {fraction:.0%}"
+
+
+def settings(profile: str | None = None, seed: int = 0, device: str | None = None) -> EncodingSettings:
+    """The chapter's runs at ``profile`` (the notebook's parameters)."""
+    profile = resolve_profile(profile)
+    check_int("seed", seed, 0)
+    resolve_device(device)
+    pre = _PROFILES[profile]
+    simple = {f: _simple(pre, f, seed) for f in FRACTIONS["simple"]}
+    power = {f: _power(pre, f, seed) for f in FRACTIONS["Power"]}
+    models = {"transformer": simple, **{m: {f: _model(pre, m, f, seed) for f in FRACTIONS[m]} for m in ("MLP", "LSTM")}}
+    test = {}
+    for m in ("MLP", "LSTM"):
+        for alpha in (1.0, LARGE_INIT[m]):
+            group = f"{m}, AdamW" + ("" if alpha == 1.0 else f", α = {alpha:g}")
+            steps = pre.get("test_steps", {}).get(m)
+            test[group] = {f: _model(pre, m, f, seed, alpha, TRANSFORMER_ADAMW, steps)
+                           for f in pre["test_fractions"] or FRACTIONS[m]}
+    return EncodingSettings(profile, device, seed, pre["p"], {"Power": power, "simple": simple}, models, test,
+                            pre["power_grok"], pre["mode"], pre["findings"], claims=profile != "smoke")
+
+
+def _task(pre: dict, fraction: float, seed: int, power: bool = False) -> ModularConfig:
+    return ModularConfig(op="add", p=pre["p"], frac_train=fraction, seed=seed, with_op_token=power, with_eos=power,
+                         max_val=pre["cap"])
+
+
+def _train(cfg: TrainConfig, pre: dict) -> TrainConfig:
+    return dataclasses.replace(cfg, n_logs=pre["n_logs"], log_spacing="log", stop_at_val_acc=pre["stop_at"],
+                               max_eval_train=pre["cap"])
+
+
+def _simple(pre: dict, fraction: float, seed: int) -> RunConfig:
+    base = nanda_run(p=pre["p"], frac_train=fraction, steps=pre["transformer_steps"], log_every=1, seed=seed,
+                     **pre["widths"].get("transformer", {}))
+    return RunConfig(_task(pre, fraction, seed), base.model, _train(base.train, pre))
+
+
+def _power(pre: dict, fraction: float, seed: int) -> RunConfig:
+    if pre["power_grok"]:
+        base = power_run(op="add", p=pre["p"], frac_train=fraction, steps=pre["power_steps"], seed=seed)
+        return RunConfig(base.task, base.model, _train(base.train, pre))
+    task = _task(pre, fraction, seed, power=True)
+    model = nanda_model(task, seed, **pre["widths"].get("transformer", {}))
+    model = dataclasses.replace(model, n_outputs=task.n_targets)
+    return RunConfig(task, model, _simple(pre, fraction, seed).train)
+
+
+def _model(pre: dict, model: str, fraction: float, seed: int, alpha: float = 1.0, optimiser: dict | None = None,
+           steps: int | None = None) -> RunConfig:
+    task = _task(pre, fraction, seed)
+    build = hu_mlp if model == "MLP" else hu_lstm
+    cfg = build(task, seed, alpha)
+    if model == "MLP" and "mlp" in pre["widths"]:
+        cfg = dataclasses.replace(cfg, **pre["widths"]["mlp"])
+    steps = steps or pre["mlp_steps" if model == "MLP" else "lstm_steps"]
+    train = dataclasses.replace(source_adam(HU_LR[model], steps, pre["n_logs"], seed), **(optimiser or {}))
+    return RunConfig(task, cfg, _train(train, pre))
+
+
+def run_all(s: EncodingSettings, load_many, **kwargs) -> dict[str, History]:
+    """Every run through one call of ``load_many`` (``runs.load_or_train_many``): label -> History."""
+    runs = s.runs()
+    return dict(zip(runs, load_many(list(runs.values()), **{"mode": s.mode, **kwargs})))
+
+
+PARTS = {"encodings": {"Power": "Power encoding", "simple": "simple encoding"},
+         "models": {"transformer": "simple encoding", "MLP": "MLP", "LSTM": "LSTM"}}
+"""The chapter's figures of curves: per part, each row's label and the group of runs it shows (``"test"``: the
+test's groups, each its own row)."""
+
+
+def panels(histories: dict[str, History], s: EncodingSettings, part: str) -> dict[str, dict[str, History]]:
+    """One part's runs as rows of ``plots.encodings.plot_curve_grid``: row label -> {fraction label: History}."""
+    rows = PARTS.get(part) or {group: group for group in s.test}
+    return {label: {f"{f:.0%}": histories[run_label(group, f)] for f in s.groups()[group]}
+            for label, group in rows.items()}
+
+
+def steps_series(r: dict) -> dict[str, list[tuple[float, int | None, int]]]:
+    """Per encoding, ``(fraction, steps to the generalisation level or None, last logged step)`` for
+    ``plots.encodings.plot_steps_to_level``."""
+    return {label: [(f, x["general_step"], x["last_step"]) for f, x in r["rows"][group].items()]
+            for label, group in (("Power's encoding", "Power encoding"), ("simple encoding", "simple encoding"))}
+
+
+def half_rise_step(h: History, metric: str) -> int:
+    """The first logged step at which ``metric`` has covered half of its rise, from its first logged value to its
+    largest."""
+    values = getattr(h, metric)
+    level = values[0] + 0.5 * (values.max() - values[0])
+    return int(h.steps[(values >= level).nonzero()[0, 0]])
+
+
+def row(h: History, s: EncodingSettings) -> dict:
+    """One run's numbers: fit and generalisation steps (and the delay between), the half-rise lag, final accuracies."""
+    fit, general = h.steps_to("train_acc", s.fit_acc), h.steps_to("val_acc", s.general_acc)
+    rise = (h.val_acc.max() - h.val_acc[0]).item()
+    lag = half_rise_step(h, "val_acc") / max(half_rise_step(h, "train_acc"), 1) if rise >= s.min_rise else None
+    return {"fit_step": fit, "general_step": general, "delay": None if None in (fit, general) else general - fit,
+            "lag": lag, "rise": rise, "shows_delay": lag is not None and lag >= s.lag_ratio,
+            "last_step": int(h.steps[-1]), "final_train_acc": h.train_acc[-1].item(),
+            "final_val_acc": h.val_acc[-1].item(), "finite": h.is_finite()}
+
+
+def measure(histories: dict[str, History], s: EncodingSettings) -> dict:
+    """The chapter's numbers: ``rows[group][fraction]`` (``row``) for every group of ``s.groups()``."""
+    rows = {group: {f: row(histories[run_label(group, f)], s) for f in runs} for group, runs in s.groups().items()}
+    return {"rows": rows, "finite": all(r["finite"] for g in rows.values() for r in g.values())}
+
+
+def smallest_reached(rows: dict[float, dict]) -> float | None:
+    """The smallest fraction whose run generalised (None: none did)."""
+    return min((f for f, r in rows.items() if r["general_step"] is not None), default=None)
+
+
+def longest_delay_fraction(rows: dict[float, dict]) -> float | None:
+    """The fraction whose run generalised with the longest delay in steps (None: none generalised after fitting)."""
+    delays = {f: r["delay"] for f, r in rows.items() if r["delay"] is not None}
+    return max(delays, key=delays.get) if delays else None
+
+
+def verdicts(r: dict, s: EncodingSettings) -> dict[str, bool]:
+    """Whether each finding (``FINDINGS``) holds in ``r`` (from ``measure``)."""
+    rows = r["rows"]
+    power, simple = rows["Power encoding"], rows["simple encoding"]
+    shared = sorted(set(power) & set(simple))
+    reached = {name: {f: rows_[f]["general_step"] is not None for f in shared} for name, rows_ in
+               (("Power", power), ("simple", simple))}
+    peak = longest_delay_fraction(power)
+    s30 = simple.get(0.3)
+    out = {"simple_groks": any(x["general_step"] is not None and x["shows_delay"] for x in simple.values()),
+           "simple_30_groks": s30 is not None and s30["general_step"] is not None and s30["shows_delay"],
+           "power_needs_more_data": any(reached["simple"][f] and not reached["Power"][f] for f in shared)
+           and not any(reached["Power"][f] and not reached["simple"][f] for f in shared),
+           "power_delay_peaks_mid": peak is not None and s.mid_fractions[0] <= peak <= s.mid_fractions[1],
+           "mlp_no_delay": not any(x["shows_delay"] for x in rows["MLP"].values()),
+           "lstm_no_delay": not any(x["shows_delay"] for x in rows["LSTM"].values())}
+    for m in ("MLP", "LSTM"):
+        out[f"{m.lower()}_adamw_delay"] = any(x["shows_delay"] for x in rows[f"{m}, AdamW"].values())
+        out[f"{m.lower()}_large_init_delay"] = any(x["shows_delay"] for x in rows[large_init_group(m)].values())
+    return out
+
+
+def large_init_group(model: str) -> str:
+    """The test group of ``model`` at Omnigrok's large initialisation."""
+    return f"{model}, AdamW, α = {LARGE_INIT[model]:g}"
+
+
+def _lags(rows: dict[float, dict]) -> str:
+    return ", ".join(f"{f:.0%}: {fmt_lag(x)}" for f, x in rows.items())
+
+
+def fmt_lag(x: dict) -> str:
+    """A run's half-rise lag for the prose: ``"37x"``, or ``"no rise"`` when its validation accuracy rose by less than
+    the minimum."""
+    return "no rise" if x["lag"] is None else f"{x['lag']:.0f}x" if x["lag"] >= 10 else f"{x['lag']:.1f}x"
+
+
+def check(results: dict, s: EncodingSettings) -> list:
+    """Assert the chapter's claims on ``results`` (from ``measure``); print each with its measured value.
+
+    Each finding is asserted in the direction ``s.findings`` names for the profile.
+    """
+    r, checks = results, Checks(s.claims)
+    checks.expect("every logged metric of every run is finite", r["finite"], r["finite"])
+    rows, held = r["rows"], verdicts(r, s)
+    power, simple = rows["Power encoding"], rows["simple encoding"]
+    s30 = simple.get(0.3, {})
+    grokked = [f"{f:.0%}" for f, x in simple.items() if x["general_step"] is not None and x["shows_delay"]]
+    measured = {
+        "simple_groks": ("the transformer on the simple encoding generalises with a delay at some fraction",
+                         f"at {', '.join(grokked) or 'none'}; lags {_lags(simple)}"),
+        "simple_30_groks": ("the transformer on the simple encoding generalises at 30% with a delay",
+                            f"fit at {fmt_step(s30.get('fit_step'))}, {s.general_acc:.0%} validation at "
+                            f"{fmt_step(s30.get('general_step'))}, lag {fmt_lag(s30) if s30 else 'n/a'}"),
+        "power_needs_more_data": ("Power's encoding needs a larger fraction than the simple one to reach "
+                                  f"{s.general_acc:.0%} validation accuracy (on the fractions both ran)",
+                                  f"smallest fraction reached: Power {_pct(smallest_reached(power))}, simple "
+                                  f"{_pct(smallest_reached(simple))}"),
+        "power_delay_peaks_mid": (f"Power's encoding has its longest delay at a fraction in "
+                                  f"[{s.mid_fractions[0]:.0%}, {s.mid_fractions[1]:.0%}]",
+                                  f"at {_pct(longest_delay_fraction(power))}"),
+        "mlp_no_delay": ("the MLP with the report's Adam shows no delay at any fraction", _lags(rows["MLP"])),
+        "lstm_no_delay": ("the LSTM with the report's Adam shows no delay at any fraction", _lags(rows["LSTM"])),
+    }
+    for m in ("MLP", "LSTM"):
+        measured[f"{m.lower()}_adamw_delay"] = (f"the {m} with AdamW (weight decay 1) shows a delay at some fraction",
+                                                _lags(rows[f"{m}, AdamW"]))
+        measured[f"{m.lower()}_large_init_delay"] = (
+            f"the {m} with AdamW at α = {LARGE_INIT[m]:g} shows a delay at some fraction",
+            _lags(rows[large_init_group(m)]))
+    for name, (claim, value) in measured.items():
+        expected = s.findings[name]
+        checks.claim(claim if expected else f"NOT: {claim} (our runs at this profile, as the chapter says)", value,
+                     held[name] == expected)
+    return checks.report()
+
+
+def _pct(fraction: float | None) -> str:
+    return "none" if fraction is None else f"{fraction:.0%}"
+
+
+def group_key(group: str) -> str:
+    """A group's glue-name fragment: ``"MLP, AdamW, α = 8"`` -> ``"mlp_adamw_alpha_8"``."""
+    return "_".join(group.lower().replace("α = ", "alpha_").replace(",", "").split())
+
+
+def glue_key(group: str, fraction: float) -> str:
+    """A run's glue-name fragment: ``("MLP, AdamW, α = 8", 0.3)`` -> ``"mlp_adamw_alpha_8_30"``."""
+    return f"{group_key(group)}_{round(fraction * 100)}"
+
+
+def glued(r: dict, s: EncodingSettings) -> dict[str, str]:
+    """The chapter's numbers as the prose quotes them (``book.glue`` each): per run (``glue_key``) ``fit_``,
+    ``general_``, ``delay_``, ``lag_``, ``final_val_`` and ``final_train_``; per group ``steps_`` (its budget),
+    ``lags_`` and ``final_vals_`` (each fraction's, as one string); per encoding the smallest fraction reached; the fraction of
+    Power's longest delay; each verdict ("holds" / "does not hold")."""
+    out = {}
+    for group, rows in r["rows"].items():
+        for f, x in rows.items():
+            key = glue_key(group, f)
+            out.update({f"fit_{key}": fmt_step(x["fit_step"]), f"general_{key}": fmt_step(x["general_step"]),
+                        f"delay_{key}": fmt_delay(x), f"lag_{key}": fmt_lag(x),
+                        f"final_val_{key}": f"{x['final_val_acc']:.1%}",
+                        f"final_train_{key}": f"{x['final_train_acc']:.1%}"})
+    for group, rows in r["rows"].items():
+        key = group_key(group)
+        out[f"steps_{key}"] = f"{_first(s.groups()[group]).train.steps:,}"
+        out[f"lags_{key}"] = _lags(rows)
+        out[f"final_vals_{key}"] = ", ".join(f"{f:.0%}: {x['final_val_acc']:.1%}" for f, x in rows.items())
+    rows = r["rows"]
+    out.update(smallest_power=_pct(smallest_reached(rows["Power encoding"])),
+               smallest_simple=_pct(smallest_reached(rows["simple encoding"])),
+               power_peak=_pct(longest_delay_fraction(rows["Power encoding"])), p=str(s.p),
+               general_level=f"{s.general_acc:.0%}", chance=f"{1 / s.p:.1%}",
+               n_train_30=f"{ModularConfig(p=s.p, frac_train=0.3).n_train:,}",
+               n_train_30_source=f"{ModularConfig(p=SOURCE_P, frac_train=0.3).n_train:,}")
+    out.update({f"verdict_{name}": "holds" if ok else "does not hold" for name, ok in verdicts(r, s).items()})
+    return out
+
+
+def fmt_delay(x: dict) -> str:
+    """A run's delay in steps for the prose and tables: the steps between fitting and generalising, or "n/a"."""
+    return "n/a" if x["delay"] is None else f"{x['delay']:,}"
+
+
+def table(r: dict, groups: list[str]) -> list[list[str]]:
+    """Rows for ``book.text_table``: per run of ``groups``, its group, fraction, fit and generalisation steps, delay,
+    lag and final accuracies."""
+    return [[group, f"{f:.0%}", fmt_step(x["fit_step"]), fmt_step(x["general_step"]), fmt_delay(x), fmt_lag(x),
+             f"{x['final_train_acc']:.1%}", f"{x['final_val_acc']:.1%}"]
+            for group in groups for f, x in r["rows"][group].items()]
+
+
+TABLE_HEADER = ["runs", "fraction", "fits at step", "generalises at step", "delay (steps)", "lag",
+                "final training acc.", "final validation acc."]
+"""The header of ``table``'s rows."""
