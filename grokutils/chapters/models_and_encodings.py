@@ -252,8 +252,7 @@ def half_rise_step(h: History, metric: str) -> int:
     """The first logged step at which ``metric`` has covered half of its rise, from its first logged value to its
     largest."""
     values = getattr(h, metric)
-    level = values[0] + 0.5 * (values.max() - values[0])
-    return int(h.steps[(values >= level).nonzero()[0, 0]])
+    return h.steps_to(metric, float(values[0] + 0.5 * (values.max() - values[0])))
 
 
 def row(h: History, s: EncodingSettings) -> dict:
