@@ -20,6 +20,7 @@ OPTIMIZERS = ("adamw", "adam")
 LOG_SPACINGS = ("log", "linear")
 PROBES = ("weight_norms", "attn_norms", "matrix_norms", "last_layer_norm")
 DEVICES = ("cpu", "cuda", None)
+DECAY_TARGETS = ("zero", "init")
 
 
 def check_choice(name: str, value, allowed) -> None:
@@ -123,7 +124,15 @@ class TrainConfig:
             (in a batched sweep each run stops on its own; ``None``: never stop early).
         fixed_norm: after every update, rescale all parameters so their total L2 norm stays at its
             initial value (Omnigrok's constrained training).
-        seed: seed of the minibatch order.
+        update_noise: standard deviation of Gaussian noise added to every update, in units of the learning rate:
+            ``W <- W + lr * (dW + update_noise * eps)`` with ``dW`` the optimiser's step and ``eps ~ N(0, 1)`` per
+            weight (Hu, Zhou and Yu: 1; 0: none).
+        weight_noise: standard deviation of Gaussian noise added to every weight for each training forward and
+            backward pass; the gradient is taken at the noisy weights and the update applied to the clean ones
+            (Hu, Zhou and Yu: 0.01; 0: none). Metrics are computed without it.
+        decay_to: what weight decay pulls the weights towards: ``"zero"`` (AdamW, Adam's L2) or ``"init"``, the run's
+            initial weights (Power et al.'s "weight decay towards the initialization": decay of ``W - W_0``).
+        seed: seed of the minibatch order (and, offset, of the run's noise and dropout: ``noise.generators``).
     """
 
     steps: int = 1000
@@ -144,10 +153,14 @@ class TrainConfig:
     checkpoint_every: int | None = None
     stop_at_val_acc: float | None = None
     fixed_norm: bool = False
+    update_noise: float = 0.0
+    weight_noise: float = 0.0
+    decay_to: str = "zero"
     seed: int = 0
 
     def __post_init__(self):
-        for name, allowed in (("optimizer", OPTIMIZERS), ("loss", LOSSES), ("log_spacing", LOG_SPACINGS)):
+        for name, allowed in (("optimizer", OPTIMIZERS), ("loss", LOSSES), ("log_spacing", LOG_SPACINGS),
+                              ("decay_to", DECAY_TARGETS)):
             check_choice(name, getattr(self, name), allowed)
         for probe in self.probes:
             check_choice("probes", probe, PROBES)
@@ -165,6 +178,8 @@ class TrainConfig:
         check_int("max_eval_train", self.max_eval_train, 1, none_ok=True)
         check_int("checkpoint_every", self.checkpoint_every, 1, none_ok=True)
         check_float("stop_at_val_acc", self.stop_at_val_acc, 0, 1, none_ok=True)
+        check_float("update_noise", self.update_noise, 0)
+        check_float("weight_noise", self.weight_noise, 0)
         check_int("seed", self.seed)
 
     def log_steps(self) -> list[int]:

@@ -15,6 +15,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 
+from grokutils import noise
+
 
 def cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Per-example cross-entropy, ``[N]``."""
@@ -110,12 +112,14 @@ class Adam:
     runs share their learning rate, each run's weight decay is applied as ``torch.optim.AdamW`` / ``Adam``
     apply it and the moment update is ``torch.optim.Adam``'s own multi-tensor kernel (or, with ``fused``, its
     fused one), so a single run matches those optimisers exactly; runs with different learning rates take
-    the same update per run.
+    the same update per run. With ``anchors`` (one tensor per parameter, ``decay_anchors``), weight decay pulls
+    ``W - anchor`` instead of ``W`` towards zero: decay towards the initial weights.
     """
 
     def __init__(self, params: list[torch.Tensor], lrs: list[float], weight_decays: list[float],
-                 betas: tuple[float, float], decoupled: bool, stacked: bool, eps: float = 1e-8, fused: bool = False):
-        self.params, self.betas, self.decoupled, self.eps = params, betas, decoupled, eps
+                 betas: tuple[float, float], decoupled: bool, stacked: bool, eps: float = 1e-8, fused: bool = False,
+                 anchors: list[torch.Tensor] | None = None):
+        self.params, self.betas, self.decoupled, self.eps, self.anchors = params, betas, decoupled, eps, anchors
         self.lrs, self.weight_decays = list(lrs), list(weight_decays)
         device = params[0].device
         self.lr_t = torch.tensor(self.lrs, device=device)
@@ -137,59 +141,114 @@ class Adam:
     def step(self, lr_factor: float = 1.0) -> None:
         """One update from the parameters' ``.grad``; ``lr_factor`` scales every run's lr (warm-up)."""
         self.t += 1
+        self._decay(lr_factor)
         if self.inner is None:
             self._step_per_run_lr(lr_factor)
             return
-        lr = self.lrs[0] * lr_factor
-        if self.shared_wd and self.weight_decays[0]:
-            wd = self.weight_decays[0]
+        self.inner.param_groups[0]["lr"] = self.lrs[0] * lr_factor
+        self.inner.step()
+
+    def _decay(self, lr_factor: float) -> None:
+        """Weight decay, in place: decoupled ``W <- W - lr * wd * (W - anchor)``, or L2 ``grad += wd * (W - anchor)``
+        (anchor 0 without ``anchors``); one foreach call when the runs share lr and decay, as torch applies it."""
+        if not any(self.weight_decays):
+            return
+        anchors = self.anchors or [None] * len(self.params)
+        if self.shared_wd and self.inner is not None:
+            lr, wd = self.lrs[0] * lr_factor, self.weight_decays[0]
+            target = self.params if self.decoupled else [p.grad for p in self.params]
             if self.decoupled:
                 torch._foreach_mul_(self.params, 1 - lr * wd)
             else:
-                torch._foreach_add_([p.grad for p in self.params], self.params, alpha=wd)
-        elif not self.shared_wd:
-            for p in self.params:
-                wd = _per_run(self.wd_t, p)
-                p.mul_(1 - lr * wd) if self.decoupled else p.grad.add_(p * wd)
-        self.inner.param_groups[0]["lr"] = lr
-        self.inner.step()
+                torch._foreach_add_(target, self.params, alpha=wd)
+            if self.anchors:
+                torch._foreach_add_(target, self.anchors, alpha=lr * wd if self.decoupled else -wd)
+            return
+        for p, anchor in zip(self.params, anchors):
+            lr, wd = _per_run(self.lr_t * lr_factor, p), _per_run(self.wd_t, p)
+            if not self.decoupled:
+                p.grad.add_((p if anchor is None else p - anchor) * wd)
+                continue
+            p.mul_(1 - lr * wd)
+            if anchor is not None:
+                p.add_(anchor * lr * wd)
 
     def _step_per_run_lr(self, lr_factor: float) -> None:
         b1, b2 = self.betas
         bc1, bc2 = 1 - b1**self.t, 1 - b2**self.t
         for p, m, v in zip(self.params, self.exp_avg, self.exp_avg_sq):
-            lr, wd = _per_run(self.lr_t * lr_factor, p), _per_run(self.wd_t, p)
-            g = p.grad if self.decoupled else p.grad + wd * p
-            if self.decoupled:
-                p.mul_(1 - lr * wd)
-            m.lerp_(g, 1 - b1)
-            v.mul_(b2).addcmul_(g, g, value=1 - b2)
+            lr = _per_run(self.lr_t * lr_factor, p)
+            m.lerp_(p.grad, 1 - b1)
+            v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
             p.sub_(lr / bc1 * m / (v.sqrt() / math.sqrt(bc2) + self.eps))
+
+
+def decay_anchors(params: list[torch.Tensor], to_init: list[bool], stacked: bool) -> list[torch.Tensor] | None:
+    """What each run's weight decay pulls towards, per parameter: a copy of its initial weights where ``to_init[k]``,
+    zeros elsewhere; None when no run decays towards its initialisation."""
+    if not any(to_init):
+        return None
+    if not stacked:
+        return [p.detach().clone() for p in params]
+    keep = torch.tensor(to_init, dtype=params[0].dtype, device=params[0].device)
+    return [p.detach().clone() * _per_run(keep, p) for p in params]
 
 
 def make_optimizer(params: list[torch.Tensor], train_cfgs: list, stacked: bool) -> Adam:
     """The ``Adam`` of runs with these ``TrainConfig``s (one lr and weight decay each)."""
     tc = train_cfgs[0]
+    anchors = decay_anchors(params, [c.decay_to == "init" for c in train_cfgs], stacked)
     return Adam(params, [c.lr for c in train_cfgs], [c.weight_decay for c in train_cfgs], tc.betas,
-                decoupled=tc.optimizer == "adamw", stacked=stacked, eps=tc.adam_eps, fused=tc.fused_adam)
+                decoupled=tc.optimizer == "adamw", stacked=stacked, eps=tc.adam_eps, fused=tc.fused_adam,
+                anchors=anchors)
 
 
 def update(runner, step: int) -> None:
     """One optimiser update of every run of ``runner`` (a ``SingleRun`` or an ``Ensemble``).
 
-    The loss is the sum of the runs' mean losses, so each run gets exactly its own gradient.
+    The loss is the sum of the runs' mean losses, so each run gets exactly its own gradient. Runs with
+    ``weight_noise`` take it at noisy weights; runs with ``update_noise`` get noise added to their update.
     """
     tc = runner.configs[0].train
     x, y, shared, mask = runner.batch()
+    stacked = list(runner.stacked_params().values())
+    clean = add_weight_noise(stacked, runner)
     loss = per_run_loss([c.train.loss for c in runner.configs], runner.logits(x, shared), y, mask).sum()
     runner.opt.zero_grad()
     loss.backward()
+    if clean is not None:
+        with torch.no_grad():
+            torch._foreach_copy_(stacked, clean)
     for name in tc.grad_transforms:
         GRAD_TRANSFORMS[name](runner.opt.params)
-    runner.opt.step(warmup_factor(step, tc.warmup_steps))
+    factor = warmup_factor(step, tc.warmup_steps)
+    runner.opt.step(factor)
+    add_update_noise(stacked, runner, factor)
     if runner.fixed.any():
-        stacked = list(runner.stacked_params().values())
         scale = torch.where(runner.fixed, runner.target_norm / stacked_norms(stacked), 1.0)
         with torch.no_grad():
             for p in stacked:
                 p.mul_(_per_run(scale, p))
+
+
+@torch.no_grad()
+def add_weight_noise(stacked: list[torch.Tensor], runner) -> list[torch.Tensor] | None:
+    """Add each run's ``weight_noise`` (Gaussian, that std) to its weights in place; return copies of the clean
+    weights to restore after the backward pass (None, and nothing drawn, when no run has weight noise)."""
+    stds = [c.train.weight_noise for c in runner.configs]
+    if not any(stds):
+        return None
+    clean = [p.detach().clone() for p in stacked]
+    for p in stacked:
+        p.add_(noise.gaussian(p, stds, runner.generators))
+    return clean
+
+
+@torch.no_grad()
+def add_update_noise(stacked: list[torch.Tensor], runner, lr_factor: float) -> None:
+    """Add ``lr * update_noise * eps`` to each run's weights (its scheduled lr; nothing drawn when no run has it)."""
+    stds = [c.train.update_noise * c.train.lr * lr_factor for c in runner.configs]
+    if not any(stds):
+        return
+    for p in stacked:
+        p.add_(noise.gaussian(p, stds, runner.generators))

@@ -20,7 +20,8 @@ from grokutils.train import Runner, fit
 
 # The fields in which runs of one batch may differ (where a part has them); all other fields must be equal.
 PER_RUN_FIELDS = {"task": ("seed", "frac_train", "train_points", "test_points"), "model": ("seed", "init_scale"),
-                  "train": ("lr", "weight_decay", "seed", "fixed_norm", "stop_at_val_acc", "loss")}
+                  "train": ("lr", "weight_decay", "seed", "fixed_norm", "stop_at_val_acc", "loss", "update_noise",
+                            "weight_noise", "decay_to")}
 
 
 def check_batchable(cfgs: list[RunConfig]) -> None:

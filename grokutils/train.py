@@ -16,6 +16,7 @@ import time
 import torch
 from tqdm import tqdm
 
+from grokutils import noise
 from grokutils.config import RunConfig, resolve_device
 from grokutils.history import METRICS, PROBES, History, from_logs
 from grokutils.step import is_correct, make_optimizer, per_example_losses, per_run_loss, stacked_norms, update
@@ -60,8 +61,13 @@ class Runner:
                                    if getattr(tasks[0], "augments", False) else None)
 
     def _init_constraints(self) -> None:
+        """Set up, once the model is built, the norm constraint and the runs' noise generators (``noise``)."""
         self.fixed = torch.tensor([c.train.fixed_norm for c in self.configs], device=self.device)
         self.target_norm = stacked_norms(list(self.stacked_params().values()))
+        noisy = any(c.train.update_noise or c.train.weight_noise or getattr(c.model, "dropout", 0) for c in self.configs)
+        self.generators = noise.generators([c.train.seed for c in self.configs], self.device) if noisy else None
+        if hasattr(self.model, "use_generators"):
+            self.model.use_generators(self.generators)
 
     def batch(self) -> tuple[torch.Tensor, torch.Tensor, bool, torch.Tensor | None]:
         """This step's inputs, labels ``[K, N]``, whether the inputs are one batch shared by all runs, and the
@@ -89,8 +95,10 @@ class Runner:
     def metrics(self) -> list[dict[str, float]]:
         """Each run's metrics (``history.METRICS``) and probe columns, one dict per run."""
         kind = [c.train.loss for c in self.configs]
+        self.model.eval()  # no dropout in the metrics
         train, val = (self._evaluate(x, y, kind, mask) for x, y, mask in
                       (self._eval_train(), (self.data.x_val, self.data.y_val, self.masks[1])))
+        self.model.train()
         stacked = self.stacked_params()
         columns = dict(zip(METRICS, (train[0], val[0], train[1], val[1], stacked_norms(list(stacked.values())))))
         for probe in self.configs[0].train.probes:

@@ -83,3 +83,13 @@ def test_curve_grid_hides_unused_panels_and_steps_mark_the_unreached(make_histor
     assert ax.get_yscale() == "log" and len(ax.lines) == 2
     assert list(ax.lines[1].get_ydata()) == [8000] and "not reached" in ax.get_legend().get_texts()[1].get_text()
     plt.close("all")
+
+
+def test_data_efficiency_draws_one_line_per_variant_and_stars_the_highlighted():
+    curves = {"Adam": [(0.6, 0.2), (0.9, 0.6)], "AdamW": [(0.6, 1.0), (0.9, 1.0)]}
+    fig = plots.efficiency.plot_data_efficiency(curves, 0.99, ["AdamW"], "variants")
+    ax = fig.axes[0]
+    assert len(ax.lines) == 3 and list(ax.lines[1].get_ydata()) == [1.0, 1.0]
+    assert ax.lines[1].get_linewidth() > ax.lines[0].get_linewidth()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Adam", "★ AdamW"]
+    plt.close("all")

@@ -30,9 +30,10 @@ from grokutils.book import Checks, fmt_step, resolve_profile
 from grokutils.config import RunConfig, check_float, check_int, resolve_device
 from grokutils.history import History
 from grokutils.recipes import power_run
-from grokutils.tasks.modular import OPERATIONS
 
 CONTROL_NAMES = ("baseline", "float64 loss", "Adam eps 1e-5")
+SWEEP_OPS = ("add", "sub", "mul", "div")
+"""The operations of the chapter's sweep (the chapter ``interventions_and_operations`` runs Power et al.'s others)."""
 
 _PROFILES = {
     # architecture, p, fraction and steps of the main run; how often metrics are logged; the seeds of the
@@ -44,10 +45,10 @@ _PROFILES = {
                   control_steps=60, control_log_every=5, mode=None,
                   widths=dict(d_model=32, n_heads=2, d_head=16, d_mlp=64)),
     "book": dict(architecture="pre_ln", p=97, frac_train=0.3, steps=6000, n_logs=150, n_seeds=1,
-                 ops=OPERATIONS, fractions=(0.8,), sweep_steps=6000, sweep_log_every=100,
+                 ops=SWEEP_OPS, fractions=(0.8,), sweep_steps=6000, sweep_log_every=100,
                  control_steps=2000, control_log_every=20, mode="workers", widths={}),
     "paper": dict(architecture="grok", p=97, frac_train=0.5, steps=1_000_000, n_logs=300, n_seeds=3,
-                  ops=OPERATIONS, fractions=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8), sweep_steps=100_000,
+                  ops=SWEEP_OPS, fractions=(0.3, 0.4, 0.5, 0.6, 0.7, 0.8), sweep_steps=100_000,
                   sweep_log_every=100, control_steps=20_000, control_log_every=20, mode=None, widths={}),
 }
 

@@ -14,6 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 from transformer_lens.hook_points import HookPoint
 
+from grokutils import noise
 from grokutils.config import check_choice, check_float, check_int
 from grokutils.models.hooked import HookedModel, embed, linear, per_run
 
@@ -52,6 +53,8 @@ class TransformerConfig:
             +-1/sqrt(fan_in), embeddings N(0, 1).
         n_outputs: how many final positions the loss reads (``final_logits``): 1 for a label after ``=``,
             2 for Power et al.'s ``c`` and closing ``<eos>``.
+        dropout: dropout rate on each MLP's output before its residual add, in training only (``openai/grok``'s
+            ``--dropout``, whose attention-output dropout is commented out; Power et al.'s residual dropout 0.1).
         init_scale: factor on every initial weight (Omnigrok's alpha).
         seed: seed of the initialisation.
     """
@@ -73,6 +76,7 @@ class TransformerConfig:
     use_mlp_bias: bool = True
     init: str = "fan_in"
     n_outputs: int = 1
+    dropout: float = 0.0
     init_scale: float = 1.0
     seed: int = 0
 
@@ -85,6 +89,7 @@ class TransformerConfig:
         for name in ("d_vocab", "d_vocab_out", "n_ctx", "d_model", "n_layers", "n_heads", "d_head", "d_mlp"):
             check_int(name, getattr(self, name), 1)
         check_int("n_outputs", self.n_outputs, 1, self.n_ctx)
+        check_float("dropout", self.dropout, 0, 1, open_high=True)
         check_float("init_scale", self.init_scale, 0, open_low=True)
         check_int("seed", self.seed)
 
@@ -208,6 +213,7 @@ class TransformerBlock(nn.Module):
         self.post_norm = cfg.ln_position == "post"
         self.attn = Attention(cfg, gen)
         self.mlp = MLPBlock(cfg, gen)
+        self.dropout, self.generators = cfg.dropout, None
         for name in ("hook_resid_pre", "hook_attn_out", "hook_resid_mid", "hook_mlp_out", "hook_resid_post"):
             setattr(self, name, HookPoint())
 
@@ -216,9 +222,13 @@ class TransformerBlock(nn.Module):
         kept = resid[..., -n_last:, :] if n_last else resid
         if self.post_norm:
             resid = self.hook_resid_mid(self.ln1(kept + self.hook_attn_out(self.attn(resid, n_last))))
-            return self.hook_resid_post(self.ln2(resid + self.hook_mlp_out(self.mlp(resid))))
+            return self.hook_resid_post(self.ln2(resid + self.hook_mlp_out(self._drop(self.mlp(resid)))))
         resid = self.hook_resid_mid(kept + self.hook_attn_out(self.attn(self.ln1(resid), n_last)))
-        return self.hook_resid_post(resid + self.hook_mlp_out(self.mlp(self.ln2(resid))))
+        return self.hook_resid_post(resid + self.hook_mlp_out(self._drop(self.mlp(self.ln2(resid)))))
+
+    def _drop(self, x: torch.Tensor) -> torch.Tensor:
+        """Dropout of the MLP's output in training (runs stacked when ``x`` is ``[K, batch, pos, d_model]``)."""
+        return noise.dropout(x, self.dropout, self.generators, stacked=x.dim() == 4) if self.training else x
 
 
 REBUILT_BUFFERS = (".attn.mask", ".attn.IGNORE")
@@ -247,6 +257,11 @@ class Transformer(HookedModel):
         self.unembed.W_U = _weight(cfg, gen, cfg.d_model, cfg.d_vocab_out, fan_in=cfg.d_model, role="unembed")
         _bias(self.unembed, "b_U", (cfg.d_vocab_out,), cfg.use_unembed_bias)
         self.setup()
+
+    def use_generators(self, gens: list[torch.Generator] | None) -> None:
+        """Draw dropout masks from these per-run generators (``noise.generators``; None: torch's global one)."""
+        for block in self.blocks:
+            block.generators = gens
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
         """Load weights as ``nn.Module.load_state_dict`` does, except each attention's ``mask`` and ``IGNORE``:

@@ -68,7 +68,7 @@ def test_parameters_override_the_profile():
 
 
 @pytest.mark.parametrize("params,match", [
-    (dict(op="pow"), r"op='pow' is not supported; allowed values: \('add', 'sub', 'mul', 'div'\)"),
+    (dict(op="pow"), r"op='pow' is not supported; allowed values: \('add', 'sub', 'mul', 'div', 'div_or_sub', "),
     (dict(p=96), "p=96 must be prime"), (dict(p=97.0), "p=97.0 must be an integer"),
     (dict(frac_train=1.2), r"frac_train=1.2 must be a finite number in \(0, 1\)"),
     (dict(frac_train=math.nan), "frac_train=nan"), (dict(frac_train=1e-5), "frac_train=1e-05 gives 0 of"),

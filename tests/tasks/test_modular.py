@@ -93,3 +93,32 @@ def test_eos_framing_follows_openai_grok():
 def test_eos_framing_needs_the_operator_token():
     with pytest.raises(ValueError, match="with_op_token"):
         ModularConfig(op="add", p=7, with_eos=True)
+
+
+POWER_FORMULAS = {"x^2+y^2": lambda x, y: x**2 + y**2, "x^2+xy+y^2": lambda x, y: x**2 + x * y + y**2,
+                  "x^2+xy+y^2+x": lambda x, y: x**2 + x * y + y**2 + x, "x^3+xy": lambda x, y: x**3 + x * y,
+                  "x^3+xy^2+y": lambda x, y: x**3 + x * y**2 + y}
+
+
+@pytest.mark.parametrize("op", sorted(POWER_FORMULAS))
+def test_power_polynomials_cover_every_pair_and_are_correct(op):
+    p = 13
+    a, b, c = modular_equations(op, p)
+    assert len(a) == p * p == ModularConfig(op=op, p=p).n_equations
+    assert all(int(ci) == POWER_FORMULAS[op](int(x), int(y)) % p for x, y, ci in zip(a, b, c))
+
+
+def test_div_or_sub_divides_for_odd_y_and_subtracts_for_even_y_including_zero():
+    p = 11
+    a, b, c = modular_equations("div_or_sub", p)
+    assert len(a) == p * p  # y = 0 is even, so kept (openai/grok's mix1)
+    odd = b % 2 == 1
+    assert ((c[odd] * b[odd]) % p == a[odd]).all()
+    assert (c[~odd] == (a[~odd] - b[~odd]) % p).all()
+    with pytest.raises(ValueError, match="prime"):
+        ModularConfig(op="div_or_sub", p=12)
+
+
+def test_unknown_operation_lists_the_allowed_ones():
+    with pytest.raises(ValueError, match="x\\^3\\+xy\\^2\\+y"):
+        ModularConfig(op="x^4")

@@ -1,0 +1,28 @@
+"""Figures of the interventions-and-operations chapter: data-efficiency curves, the best validation accuracy within a
+budget against the training fraction, one line per variant."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+
+def plot_data_efficiency(curves: dict[str, list[tuple[float, float]]], level: float | None = None,
+                         highlight: list[str] | None = None, title: str | None = None,
+                         reference: tuple[str, list[tuple[float, float]]] | None = None) -> plt.Figure:
+    """Per label, ``(fraction, best validation accuracy)`` points joined by a line; ``level`` (if given) as a dashed
+    line, the lines of ``highlight`` drawn thicker with a star in the legend (the variants that need least data), and
+    ``reference`` (a label and its points, if given) as a thick grey band behind the curves."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
+    styles = ["-", "--", "-.", ":"]
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    if reference is not None:
+        ax.plot(*zip(*reference[1]), color="#bbbbbb", lw=8, alpha=0.6, label=reference[0], zorder=0)
+    for i, (label, points) in enumerate(curves.items()):
+        marked = label in (highlight or [])
+        ax.plot(*zip(*points), styles[(i // len(colors)) % len(styles)], marker="o", ms=4, color=colors[i % len(colors)],
+                lw=3 if marked else 1.4, label=f"★ {label}" if marked else label)
+    if level is not None:
+        ax.axhline(level, color="#888888", ls="--", lw=0.8)
+    ax.set(xlabel="training fraction", ylabel="best validation accuracy", ylim=(-0.02, 1.02), title=title)
+    ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{x:.0%}"))
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return fig

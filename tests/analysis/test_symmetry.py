@@ -1,0 +1,19 @@
+"""The share of held-out pairs whose mirror image was trained."""
+import torch
+
+from grokutils.analysis.symmetry import mirror_share
+from grokutils.tasks import ModularConfig, Split
+
+
+def test_mirror_share_counts_held_out_pairs_whose_swap_is_trained():
+    eq = torch.tensor([3])
+    train = torch.tensor([[0, 1], [2, 0], [1, 1]])
+    val = torch.tensor([[1, 0], [0, 2], [1, 2], [2, 2]])  # (1,0) and (0,2) mirror trained pairs; (1,2) not; (2,2) is its own
+    split = Split(torch.cat([train, eq.expand(3, 1)], 1), torch.zeros(3), torch.cat([val, eq.expand(4, 1)], 1), torch.zeros(4))
+    assert mirror_share(split) == 0.5
+
+
+def test_mirror_share_of_a_random_split_is_close_to_the_training_fraction():
+    for f in (0.3, 0.75):
+        share = mirror_share(ModularConfig(p=31, frac_train=f, seed=1).build())
+        assert abs(share - f * 30 / 31) < 0.05  # diagonal pairs (1/p of them) have no distinct mirror
