@@ -436,13 +436,15 @@ def glue_key(label: str) -> str:
 
 def glued(r: dict, s: InterventionSettings) -> dict[str, str]:
     """The chapter's numbers as the prose quotes them (``book.glue`` each): per variant and operation (``glue_key``) the
-    smallest fraction at the level (``smallest_``), the area (``area_``) and the curve (``curve_``); the variants and
+    smallest fraction at the level (``smallest_``; "none of the fractions"), the area (``area_``) and the curve (``curve_``); the variants and
     operations that need least data; the operations' ordering; budgets; each verdict ("holds" / "does not hold")."""
     out = {}
     for part in ("interventions", "operations"):
         for label, points in r[part].items():
             key = glue_key(label)
-            out.update({f"smallest_{key}": _pct(smallest_reached(points)), f"area_{key}": f"{area(points):.1%}",
+            smallest = smallest_reached(points)
+            out.update({f"smallest_{key}": "none of the fractions" if smallest is None else _pct(smallest),
+                        f"area_{key}": f"{area(points):.1%}",
                         f"curve_{key}": _curve(points)})
     i_cfg, o_cfg = _first(s.interventions["AdamW"]), _first(s.operations["x+y"])
     s5 = [op for op in s.operations if op.startswith("S5")]

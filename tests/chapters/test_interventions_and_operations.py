@@ -163,7 +163,7 @@ def test_glued_names_table_and_curves(make_history):
     s = claiming()
     r = chapter.measure(histories(make_history, s), s)
     glued = chapter.glued(r, s)
-    assert glued["smallest_adamw"] == "75%" and glued["smallest_adam_lr_1e_minus_3"] == "none"
+    assert glued["smallest_adamw"] == "75%" and glued["smallest_adam_lr_1e_minus_3"] == "none of the fractions"
     assert glued["area_adamw"] == "96.7%" and glued["curve_s5_xy"] == "60%: 50.0%" and glued["mirror_gap"] == "4.0 points"
     assert glued["mirror"] == "60%: 53.5%, 75%: 69.3%, 90%: 88.7%" and glued["n_equations_mod_p"] == "961"
     assert glued["s5_n_train"] == "8,640" and glued["margin"] == "5 points"
