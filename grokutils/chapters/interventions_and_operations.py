@@ -406,6 +406,15 @@ def mirror_reference(r: dict) -> tuple[str, list[tuple[float, float]]]:
     return "held-out (a, b) whose (b, a) was trained", list(r["mirror"].items())
 
 
+CURVE_ROWS = ("Adam, lr 1e-3", "AdamW", "AdamW towards init")
+"""The variants whose training curves the chapter draws, one row each."""
+
+
+def panels(histories: dict[str, History], s: InterventionSettings, names=CURVE_ROWS) -> dict[str, dict[str, History]]:
+    """Rows for ``plots.encodings.plot_curve_grid``: per variant of ``names``, {fraction label: its first seed's run}."""
+    return {name: {f"{f:.0%}": histories[run_label(name, f)] for f in s.interventions[name]} for name in names}
+
+
 def table(r: dict, part: str) -> tuple[list[str], list[list[str]]]:
     """A header and rows for ``book.text_table``: per variant or operation, the smallest fraction reaching the level,
     its curve's area and its best validation accuracy at each fraction."""
