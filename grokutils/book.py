@@ -71,6 +71,11 @@ def fmt_pct(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{value:.{digits}%}"
 
 
+def fmt_fraction(fraction: float | None) -> str:
+    """A training fraction for the prose and tables: ``"45%"``, or ``"none"`` for None (no fraction reached a level)."""
+    return "none" if fraction is None else f"{fraction:.0%}"
+
+
 def text_table(header: list[str], rows: list[list[str]]) -> str:
     """A plain-text table for a chapter's output: ``header`` over ``rows``, columns padded to their widest cell."""
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]

@@ -21,7 +21,7 @@ import statistics
 from dataclasses import dataclass
 
 from grokutils.analysis.symmetry import mirror_share
-from grokutils.book import Checks, resolve_profile
+from grokutils.book import Checks, fmt_fraction, resolve_profile
 from grokutils.config import RunConfig, check_int, resolve_device
 from grokutils.history import History
 from grokutils.recipes import nanda_model, nanda_run, power_model
@@ -331,9 +331,6 @@ def mirror_gap(r: dict) -> float:
     return max(abs(x["best_val"] - r["mirror"][f]) for name in NO_DECAY for f, x in r["interventions"][name].items())
 
 
-def _pct(fraction: float | None) -> str:
-    return "none" if fraction is None else f"{fraction:.0%}"
-
 
 def _shares(shares: dict[float, float]) -> str:
     return ", ".join(f"{f:.0%}: {v:.1%}" for f, v in shares.items())
@@ -364,11 +361,11 @@ def _claims(r: dict, s: InterventionSettings) -> dict[str, tuple[str, str]]:
     iv, ops = r["interventions"], r["operations"]
     areas = {name: f"{area(points):.1%}" for name, points in iv.items()}
     level, margin = f"{s.level:.0%}", f"{s.margin * 100:.0f} points"
-    smallest = {op: _pct(smallest_reached(points)) for op, points in ops.items()}
+    smallest = {op: fmt_fraction(smallest_reached(points)) for op, points in ops.items()}
     return {
         "adamw_beats_adam": (f"AdamW (weight decay 1) reaches {level} validation accuracy at a smaller fraction than "
-                             f"Adam at the same lr", f"AdamW {_pct(smallest_reached(iv['AdamW']))}, Adam "
-                             f"{_pct(smallest_reached(iv['Adam, lr 1e-3']))}"),
+                             f"Adam at the same lr", f"AdamW {fmt_fraction(smallest_reached(iv['AdamW']))}, Adam "
+                             f"{fmt_fraction(smallest_reached(iv['Adam, lr 1e-3']))}"),
         "weight_decay_most": ("a variant with weight decay towards the origin (AdamW, full batch or minibatch) has the "
                               "largest area under its data-efficiency curve",
                               f"largest: {max(iv, key=lambda n: area(iv[n]))}; " +
@@ -422,7 +419,7 @@ def table(r: dict, part: str) -> tuple[list[str], list[list[str]]]:
     fractions = sorted({f for points in r[part].values() for f in points})
     header = ["variant" if part == "interventions" else "operation", "smallest fraction at the level", "area",
               *(f"{f:.0%}" for f in fractions)]
-    rows = [[label, _pct(smallest_reached(points)), f"{area(points):.1%}",
+    rows = [[label, fmt_fraction(smallest_reached(points)), f"{area(points):.1%}",
              *(f"{points[f]['best_val']:.1%}" if f in points else "-" for f in fractions)]
             for label, points in r[part].items()]
     return header, rows
@@ -453,7 +450,7 @@ def glued(r: dict, s: InterventionSettings) -> dict[str, str]:
         for label, points in r[part].items():
             key = glue_key(label)
             smallest = smallest_reached(points)
-            out.update({f"smallest_{key}": "none of the fractions" if smallest is None else _pct(smallest),
+            out.update({f"smallest_{key}": "none of the fractions" if smallest is None else fmt_fraction(smallest),
                         f"area_{key}": f"{area(points):.1%}",
                         f"curve_{key}": _curve(points)})
     i_cfg, o_cfg = _first(s.interventions["AdamW"]), _first(s.operations["x+y"])

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from grokutils.book import Checks, fmt_step, resolve_profile
+from grokutils.book import Checks, fmt_fraction, fmt_step, resolve_profile
 from grokutils.config import RunConfig, TrainConfig, check_int, resolve_device
 from grokutils.history import History
 from grokutils.recipes import HU_LR, hu_lstm, hu_mlp, nanda_model, nanda_run, power_run, source_adam
@@ -339,11 +339,11 @@ def check(results: dict, s: EncodingSettings) -> list:
                             f"{fmt_step(s30.get('general_step'))}, lag {fmt_lag(s30) if s30 else 'n/a'}"),
         "power_needs_more_data": ("Power's encoding needs a larger fraction than the simple one to reach "
                                   f"{s.general_acc:.0%} validation accuracy (on the fractions both ran)",
-                                  f"smallest fraction reached: Power {_pct(smallest_reached(power))}, simple "
-                                  f"{_pct(smallest_reached(simple))}"),
+                                  f"smallest fraction reached: Power {fmt_fraction(smallest_reached(power))}, simple "
+                                  f"{fmt_fraction(smallest_reached(simple))}"),
         "power_delay_peaks_mid": (f"Power's encoding has its longest delay at a fraction in "
                                   f"[{s.mid_fractions[0]:.0%}, {s.mid_fractions[1]:.0%}]",
-                                  f"at {_pct(longest_delay_fraction(power))}"),
+                                  f"at {fmt_fraction(longest_delay_fraction(power))}"),
         "mlp_no_delay": ("the MLP with the report's Adam shows no delay at any fraction", _lags(rows["MLP"])),
         "lstm_no_delay": ("the LSTM with the report's Adam shows no delay at any fraction", _lags(rows["LSTM"])),
     }
@@ -359,9 +359,6 @@ def check(results: dict, s: EncodingSettings) -> list:
                      held[name] == expected)
     return checks.report()
 
-
-def _pct(fraction: float | None) -> str:
-    return "none" if fraction is None else f"{fraction:.0%}"
 
 
 def group_key(group: str) -> str:
@@ -393,9 +390,9 @@ def glued(r: dict, s: EncodingSettings) -> dict[str, str]:
         out[f"lags_{key}"] = _lags(rows)
         out[f"final_vals_{key}"] = ", ".join(f"{f:.0%}: {x['final_val_acc']:.1%}" for f, x in rows.items())
     rows = r["rows"]
-    out.update(smallest_power=_pct(smallest_reached(rows["Power encoding"])),
-               smallest_simple=_pct(smallest_reached(rows["simple encoding"])),
-               power_peak=_pct(longest_delay_fraction(rows["Power encoding"])), p=str(s.p),
+    out.update(smallest_power=fmt_fraction(smallest_reached(rows["Power encoding"])),
+               smallest_simple=fmt_fraction(smallest_reached(rows["simple encoding"])),
+               power_peak=fmt_fraction(longest_delay_fraction(rows["Power encoding"])), p=str(s.p),
                general_level=f"{s.general_acc:.0%}", chance=f"{1 / s.p:.1%}",
                n_train_30=f"{ModularConfig(p=s.p, frac_train=0.3).n_train:,}",
                n_train_30_source=f"{ModularConfig(p=SOURCE_P, frac_train=0.3).n_train:,}")

@@ -164,11 +164,6 @@ def labels(cfg, c: torch.Tensor) -> torch.Tensor:
     return torch.stack([c, torch.full_like(c, cfg.n_symbols + 1)], dim=1) if cfg.with_eos else c
 
 
-def modular_split(cfg: ModularConfig) -> Split:
-    """The split of ``cfg``'s equations (``table_split``)."""
-    return table_split(cfg, *modular_equations(cfg.op, cfg.p))
-
-
 def table_split(cfg, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> Split:
     """Shuffle a table of equations ``a ∘ b = c`` with ``cfg.seed``, keep the first ``cfg.n_train`` for training and
     the rest (at most ``cfg.max_val`` of them) for validation."""

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from grokutils.tasks.modular import ModularConfig, is_prime, modular_equations, modular_split, tokenize
+from grokutils.tasks.modular import ModularConfig, is_prime, modular_equations, tokenize
 
 
 def test_is_prime():
@@ -27,24 +27,24 @@ def test_equations_are_correct():
 
 def test_split_sizes_disjoint_and_seeded():
     cfg = ModularConfig(op="div", p=23, frac_train=0.4, seed=3)
-    s = modular_split(cfg)
+    s = cfg.build()
     assert len(s.y_train) == cfg.n_train == int(0.4 * 23 * 22)
     assert len(s.y_train) + len(s.y_val) == cfg.n_equations
     train = {tuple(x) for x in s.x_train.tolist()}
     assert train.isdisjoint({tuple(x) for x in s.x_val.tolist()})
-    assert torch.equal(modular_split(cfg).x_train, s.x_train)
-    assert not torch.equal(modular_split(ModularConfig(op="div", p=23, frac_train=0.4, seed=4)).x_train, s.x_train)
+    assert torch.equal(cfg.build().x_train, s.x_train)
+    assert not torch.equal(ModularConfig(op="div", p=23, frac_train=0.4, seed=4).build().x_train, s.x_train)
     a, b, _ = modular_equations("div", 23)
     assert torch.equal(s.x_train[:, 0], a[s.train_index]) and torch.equal(s.x_train[:, 1], b[s.train_index])
 
 
 def test_max_val_keeps_a_fixed_sample_of_the_held_out_equations():
-    full = modular_split(ModularConfig(op="div", p=23, frac_train=0.4, seed=3))
-    small = modular_split(ModularConfig(op="div", p=23, frac_train=0.4, seed=3, max_val=50))
+    full = ModularConfig(op="div", p=23, frac_train=0.4, seed=3).build()
+    small = ModularConfig(op="div", p=23, frac_train=0.4, seed=3, max_val=50).build()
     assert torch.equal(small.x_train, full.x_train) and torch.equal(small.train_index, full.train_index)
     assert len(small.y_val) == 50 and torch.equal(small.x_val, full.x_val[:50]) and torch.equal(small.y_val, full.y_val[:50])
     everything = ModularConfig(op="div", p=23, frac_train=0.4, max_val=10_000)
-    assert len(modular_split(everything).y_val) == everything.n_equations - everything.n_train
+    assert len(everything.build().y_val) == everything.n_equations - everything.n_train
 
 
 def test_token_layouts():
@@ -81,7 +81,7 @@ def test_build_puts_tensors_on_device():
 def test_eos_framing_follows_openai_grok():
     cfg = ModularConfig(op="div", p=7, frac_train=0.5, with_op_token=True, with_eos=True)
     assert (cfg.d_vocab, cfg.n_ctx, cfg.n_targets) == (10, 6, 2)
-    split = modular_split(cfg)
+    split = cfg.build()
     eos, op, eq = 8, 7, 9
     x, y = split.x_train, split.y_train
     assert y.shape == (cfg.n_train, 2) and (y[:, 1] == eos).all()
