@@ -399,6 +399,14 @@ def curves(r: dict, part: str) -> dict[str, list[tuple[float, float]]]:
     return {label: [(f, x["best_val"]) for f, x in points.items()] for label, points in r[part].items()}
 
 
+def at_budget_edge(r: dict, s: InterventionSettings) -> list[str]:
+    """The points that reach the level only at the last update of their budget (``"AdamW, 60%"``): the fractions read
+    off as "smallest reaching the level" move with the budget there."""
+    budgets = {g: _first(points).train.steps for part in (s.interventions, s.operations) for g, points in part.items()}
+    return [run_label(g, f) for part in ("interventions", "operations") for g, points in r[part].items()
+            for f, x in points.items() if x["general_step"] is not None and x["general_step"] >= budgets[g]]
+
+
 def mirror_reference(r: dict) -> tuple[str, list[tuple[float, float]]]:
     """The share of mirrored held-out pairs per fraction, as ``plot_data_efficiency``'s ``reference``."""
     return "held-out (a, b) whose (b, a) was trained", list(r["mirror"].items())
@@ -465,6 +473,7 @@ def glued(r: dict, s: InterventionSettings) -> dict[str, str]:
                download_run=download_label(s))
     out.update(n_equations_mod_p=f"{ModularConfig(p=s.p).n_equations:,}",
                s5_n_train=f"{_first(s.operations[s5[0]]).task.n_train:,}" if s5 else "n/a")
+    out.update(edge_points="; ".join(at_budget_edge(r, s)) or "none")
     out.update(mirror=_shares(r["mirror"]), mirror_gap=f"{mirror_gap(r) * 100:.1f} points",
                mirror_tol=f"{s.mirror_tol * 100:.0f} points", margin=f"{s.margin * 100:.0f} points")
     out.update({f"verdict_{name}": "holds" if ok else "does not hold" for name, ok in verdicts(r, s).items()})

@@ -185,3 +185,13 @@ def test_smoke_asserts_only_the_mechanics(make_history, capsys):
     hs = {label: run(make_history, 0.1) for label in s.runs()}
     chapter.check(chapter.measure(hs, s), s)
     assert "asserts only the mechanics" in capsys.readouterr().out
+
+
+def test_points_that_reach_the_level_only_at_their_last_update_are_named(make_history):
+    s = claiming()
+    hs = histories(make_history, s)
+    assert chapter.at_budget_edge(chapter.measure(hs, s), s) == []
+    hs["AdamW, 60%"] = make_history(STEPS, train_acc=[1.0] * len(STEPS), val_acc=[0.5] * (len(STEPS) - 1) + [1.0],
+                                    train_loss=[1.0] * len(STEPS))
+    r = chapter.measure(hs, s)
+    assert chapter.at_budget_edge(r, s) == ["AdamW, 60%"] and chapter.glued(r, s)["edge_points"] == "AdamW, 60%"
