@@ -95,8 +95,8 @@ _PROFILES = {
     # budget of 2,000 (the report's 1,800 would miss 60% and 90%) and fractions from 60%. Power's recipe within 4,000
     # updates at 50%: x+y 70.7%, x-y 4.2%, x/y 6.9%; at 75% x+y reached 99% at 3,000 and at 90% x-y did, so a budget of
     # 3,000. S5 x.y at 50%: 99% at 6,000 (119 s). Per update, ms: full batch 13.8 / 21.2 / 25.6 at 45 / 75 / 90%,
-    # minibatch 128 about 6.5; five runs batched cost five single runs. Cold, these settings took 14 min 20 s, 14 min 42 s
-    # and 14 min 19 s (three runs, issue 15)
+    # minibatch 128 about 6.5; five runs batched cost five single runs. Cold, these settings took 14 min 20 s, 14 min 42 s,
+    # 14 min 19 s and 15 min 24 s (four runs, issue 15): at the edge of the 15-minute budget
     "book": dict(p=31, i_fractions=(0.6, 0.75, 0.9), i_steps=2_000, minibatch=128,
                  ops=BOOK_OPS, o_fractions=(0.6, 0.75, 0.9),
                  s5_fractions=(0.6,), o_steps=3_000, s5_steps=6_000, s5_n=5, n_seeds=1, n_logs=40, stop_at=0.99,
