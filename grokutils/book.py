@@ -219,6 +219,13 @@ class Checks:
             self.expect(claim, measured() if callable(measured) else measured,
                         passed() if callable(passed) else passed)
 
+    def findings(self, claims: dict[str, tuple[str, str]], held: dict[str, bool], expected: dict[str, bool]) -> None:
+        """Record each finding (name -> its claim and measured value) as holding where ``expected`` says the profile's
+        runs show it, and as not holding ("NOT: ...") where they do not; ``held`` says which hold in this run."""
+        for name, (claim, value) in claims.items():
+            self.claim(claim if expected[name] else f"NOT: {claim} (our runs at this profile, as the chapter says)",
+                       value, held[name] == expected[name])
+
     def finite(self, histories: dict[str, History]) -> None:
         """Every logged metric of every run is finite."""
         for name, history in histories.items():

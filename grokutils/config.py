@@ -199,13 +199,23 @@ class RunConfig:
         task: a task config (``tasks.ModularConfig``, ``tasks.MNISTConfig``): ``build(device) -> Split``.
         model: a model config (``models.TransformerConfig``, ``models.MLPConfig``): ``build() -> nn.Module``.
         train: the optimisation (``TrainConfig``).
+        init_from: a run whose final weights this run starts from instead of ``model``'s initialisation (None:
+            none): Varma et al.'s continued training of a grokked network. Its model config must equal ``model``;
+            it is part of this run's key, so a changed parent gives a new child.
     """
 
     task: Task
     model: Model
     train: TrainConfig = field(default_factory=TrainConfig)
+    init_from: "RunConfig | None" = None
 
     def __post_init__(self):
+        if self.init_from is not None:
+            if not isinstance(self.init_from, RunConfig):
+                raise ValueError(f"init_from={self.init_from!r} must be a RunConfig or None")
+            if self.init_from.model != self.model:
+                raise ValueError("init_from's model config differs from model; allowed: the same model config "
+                                 f"(got {self.init_from.model!r} and {self.model!r})")
         n_train = getattr(self.task, "n_train", None)
         bs = self.train.batch_size
         if n_train is not None and bs is not None and bs > n_train:
@@ -225,8 +235,14 @@ class RunConfig:
                 raise TypeError(f"unknown config key {key!r}" if not owners else
                                 f"{key!r} is a field of {' and '.join(owners)}: replace it in one part")
             parts[owners[0]][key] = value
-        return RunConfig(**{name: dataclasses.replace(getattr(self, name), **kw) for name, kw in parts.items()})
+        return RunConfig(**{name: dataclasses.replace(getattr(self, name), **kw) for name, kw in parts.items()},
+                         init_from=self.init_from)
 
     def describe(self) -> dict:
-        """The config as plain data (class names and fields), as the run cache stores and hashes it."""
-        return {name: [type(part).__name__, dataclasses.asdict(part)] for name, part in vars(self).items()}
+        """The config as plain data (class names and fields), as the run cache stores and hashes it; ``init_from``
+        (only when set) as its own ``describe()``."""
+        out = {name: [type(part).__name__, dataclasses.asdict(part)] for name, part in
+               (("task", self.task), ("model", self.model), ("train", self.train))}
+        if self.init_from is not None:
+            out["init_from"] = ["RunConfig", self.init_from.describe()]
+        return out

@@ -59,6 +59,9 @@ def config_from_description(description: dict) -> RunConfig:
     """The ``RunConfig`` that ``RunConfig.describe()`` wrote as ``description`` (JSON lists back to tuples)."""
     parts = {}
     for name, (class_name, fields) in description.items():
+        if name == "init_from" and class_name == "RunConfig":
+            parts[name] = config_from_description(fields)
+            continue
         if class_name not in CONFIG_CLASSES:
             raise ValueError(f"config part {name!r} has class {class_name!r}; allowed: {sorted(CONFIG_CLASSES)}")
         cls = CONFIG_CLASSES[class_name]

@@ -16,7 +16,7 @@ from grokutils.config import RunConfig, resolve_device
 from grokutils.history import History
 from grokutils.models import stack, unstack
 from grokutils.step import make_optimizer
-from grokutils.train import Runner, fit
+from grokutils.train import Runner, fit, initial_model
 
 # The fields in which runs of one batch may differ (where a part has them); all other fields must be equal.
 PER_RUN_FIELDS = {"task": ("seed", "frac_train", "train_points", "test_points"), "model": ("seed", "init_scale"),
@@ -30,8 +30,11 @@ def check_batchable(cfgs: list[RunConfig]) -> None:
         raise ValueError("cfgs is empty: a sweep needs at least one run")
     first = cfgs[0]
     for i, cfg in enumerate(cfgs[1:], start=1):
+        if cfg.init_from != first.init_from:
+            raise ValueError(f"run {i} starts from other weights than run 0 (init_from); allowed in one batch: "
+                             "runs of one init_from")
         aligned = RunConfig(*(_align(getattr(cfg, part), getattr(first, part), PER_RUN_FIELDS[part])
-                              for part in ("task", "model", "train")))
+                              for part in ("task", "model", "train")), init_from=first.init_from)
         if aligned != first:
             raise ValueError(
                 f"run {i} differs from run 0 outside the per-run fields {PER_RUN_FIELDS}; "
@@ -51,7 +54,7 @@ class Ensemble(Runner):
     def __init__(self, cfgs: list[RunConfig], device: torch.device):
         check_batchable(cfgs)
         super().__init__(cfgs, device)
-        self.model = stack([cfg.model.build() for cfg in cfgs]).to(device)
+        self.model = stack([initial_model(cfg, device) for cfg in cfgs]).to(device)
         self.opt = make_optimizer(list(self.model.parameters()), [c.train for c in cfgs], stacked=True)
         self._init_constraints()
 

@@ -163,7 +163,7 @@ class SingleRun(Runner):
 
     def __init__(self, cfg: RunConfig, device: torch.device):
         super().__init__([cfg], device)
-        self.model = cfg.model.build().to(device)
+        self.model = initial_model(cfg, device).to(device)
         self.opt = make_optimizer(list(self.model.parameters()), [cfg.train], stacked=False)
         self._init_constraints()
 
@@ -178,6 +178,17 @@ class SingleRun(Runner):
     def states(self) -> list[dict[str, torch.Tensor]]:
         """The weights, copied to the CPU (one state_dict in a list)."""
         return [{k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}]
+
+
+def initial_model(cfg: RunConfig, device: torch.device) -> torch.nn.Module:
+    """``cfg``'s model before its first update: freshly initialised, or with the final weights of ``cfg.init_from``
+    (from the run cache, trained there first if it is missing)."""
+    model = cfg.model.build()
+    if cfg.init_from is not None:
+        from grokutils.runs import load_or_train  # the cache imports this module
+
+        model.load_state_dict(load_or_train(cfg.init_from, device, progress=False).final_state)
+    return model
 
 
 def fit(runner: Runner, progress: bool = True) -> list[History]:

@@ -349,10 +349,7 @@ def check(results: dict, s: InterventionSettings) -> list:
     checks.expect("every logged metric of every run is finite", r["finite"], r["finite"])
     held = verdicts(r, s)
     if s.claims:
-        for name, (claim, value) in _claims(r, s).items():
-            expected = s.findings[name]
-            checks.claim(claim if expected else f"NOT: {claim} (our runs at this profile, as the chapter says)", value,
-                         held[name] == expected)
+        checks.findings(_claims(r, s), held, s.findings)
     return checks.report()
 
 

@@ -98,6 +98,9 @@ class ModularConfig(EquationTable):
         max_val: keep at most this many of the held-out equations for validation (the first of the same
             shuffle, so a fixed random sample; None: all of them). Metrics are computed on the whole
             validation set at every logged step, so a smaller one makes logging cheaper.
+        held_out_from: validation takes the shuffle's equations from this position on (None: from ``n_train``),
+            so that runs of one ``seed`` whose training sets are nested prefixes share one test set (Varma et al.'s
+            ungrokking); at least ``n_train``.
     """
 
     op: str = "add"
@@ -107,6 +110,7 @@ class ModularConfig(EquationTable):
     with_op_token: bool = False
     with_eos: bool = False
     max_val: int | None = None
+    held_out_from: int | None = None
 
     def __post_init__(self):
         check_choice("op", self.op, OPERATIONS)
@@ -114,6 +118,7 @@ class ModularConfig(EquationTable):
         if self.op in PRIME_OPS and not is_prime(self.p):
             raise ValueError(f"p={self.p} must be prime for op={self.op!r} (the group needs inverses)")
         self._check_split()
+        check_int("held_out_from", self.held_out_from, self.n_train, self.n_equations - 1, none_ok=True)
 
     @property
     def n_symbols(self) -> int:
@@ -166,8 +171,9 @@ def labels(cfg, c: torch.Tensor) -> torch.Tensor:
 
 def table_split(cfg, a: torch.Tensor, b: torch.Tensor, c: torch.Tensor) -> Split:
     """Shuffle a table of equations ``a ∘ b = c`` with ``cfg.seed``, keep the first ``cfg.n_train`` for training and
-    the rest (at most ``cfg.max_val`` of them) for validation."""
+    the rest (from ``cfg.held_out_from`` where a task has it; at most ``cfg.max_val`` of them) for validation."""
     x, c = tokenize(cfg, a, b, c), labels(cfg, c)
     perm = torch.randperm(len(c), generator=torch.Generator().manual_seed(cfg.seed))
-    train, val = perm[: cfg.n_train], perm[cfg.n_train :][: cfg.max_val]
+    held_out_from = getattr(cfg, "held_out_from", None)
+    train, val = perm[: cfg.n_train], perm[cfg.n_train if held_out_from is None else held_out_from :][: cfg.max_val]
     return Split(x[train], c[train], x[val], c[val], train_index=train)

@@ -1,0 +1,409 @@
+"""The chapter ``book/circuit_competition.ipynb``: memorisation against generalisation (Varma et al. 2023; Huang et
+al. 2024, as Peale and Casacuberta's slides present them).
+
+Four parts, all a + b mod p (or random labels on its pairs) on Nanda et al.'s 1-layer transformer of width ``w``
+(``d_model = w``, four heads of ``w / 4``, ``d_mlp = 4 w``), full-batch AdamW (lr 1e-3, weight decay 1):
+
+- ``capacity``: random labels on a fraction of the pairs; the examples memorised against the width;
+- ``grid``: from scratch at each (width, training-set size): the zone of each cell (``analysis.competition.Zones``)
+  and the critical size D_crit per width;
+- ``ungrok``: a grokked network (the ``parent``) trained on, from its final weights, on nested subsets of its training
+  set, each tested on the parent's held-out pairs;
+- ``multitask``: addition beside random labels on as many (1:1) or twice as many (2:1) examples, against the width.
+
+The Checks assert the sources' findings (``FINDINGS``) where this profile's runs show them and their negation where
+they do not (``BOOK_FINDINGS``); the prose quotes which.
+"""
+from __future__ import annotations
+
+import dataclasses
+import statistics
+from collections import Counter
+from dataclasses import dataclass
+
+from grokutils.analysis.competition import ZONES, Zones, classify, critical_size, delay, memorised
+from grokutils.book import Checks, resolve_profile
+from grokutils.config import RunConfig, TrainConfig, check_int, resolve_device
+from grokutils.history import History
+from grokutils.recipes import nanda_model
+from grokutils.tasks import ModularConfig, MultiTaskConfig, RandomLabelConfig
+
+FINDINGS = ("capacity_grows", "d_crit_not_increasing", "ungrokking", "ungrok_at_d_crit", "memorisation_hinders",
+            "ratio_matters_little")
+"""The findings the Checks assert. Memorised examples at the largest capacity width exceed those at the smallest by at
+least ``capacity_margin`` of the training set, and never fall by more than that from one width to the next (Huang);
+every width of the grid has a critical size within the grid, and it does not increase with the width (Huang); a
+grokked network continued on the smallest subset ends below ``ungrok_low`` test accuracy and on the largest at or above
+``level`` (Varma); the ungrokking threshold lies within a factor ``d_crit_factor`` of the parent width's D_crit (Varma:
+one critical size governs both); at the smallest multi-task width, random labels (1:1) lower the best addition test
+accuracy by at least ``hinder_margin`` (Huang); and at every multi-task width the 1:1 and 2:1 mixtures end within
+``ratio_tol`` of each other (Huang: the amount of memorisation data matters little)."""
+SOURCES = dict.fromkeys(FINDINGS, True)
+"""What the sources state, asserted wherever findings are."""
+BOOK_FINDINGS = dict(SOURCES, d_crit_not_increasing=False, ungrok_at_d_crit=False, ratio_matters_little=False)
+"""What the ``book`` runs showed (issue 16's closing note): with one seed, width 16 generalises at 600 and 700 examples
+but ends at 88.8% at 800, so it has no critical size within the grid; the grokked width-32 network keeps 93% test
+accuracy down to 191 examples, a third of the 600 it needs from scratch within 4,000 updates; and at width 16 the 2:1
+mixture ends 23 points below the 1:1 one."""
+RATIOS = (0.0, 1.0, 2.0)
+"""Random-label examples per addition training example in the multi-task runs (0: addition alone)."""
+
+_PROFILES = {
+    # p; the widths and budget of the capacity runs (and the fraction of pairs they train on); the grid's widths,
+    # training-set sizes and budget; the parent's width and size and the subsets' sizes and budget; the multi-task
+    # widths, addition examples and budget; seeds; metrics logged; how the sweep engine trains
+    "smoke": dict(p=11, cap_widths=(4, 8), cap_frac=0.9, cap_steps=40, widths=(8, 16), sizes=(60, 90), steps=40,
+                  parent=(8, 90), subsets=(20, 60), ungrok_steps=30, mt_p=11, mt_widths=(8,), n_add=50, mt_steps=40, n_seeds=1,
+                  n_logs=8, mode=None, findings=SOURCES),
+    # book: pilot single runs at p = 31 (issue 16, one thread each). From scratch within 4,000 updates, width 32:
+    # 3.6% validation at 300 examples, 23% at 400, 57% at 500, 99% by update 2,004 at 600, 711 at 700, 845 at 800
+    # (5-22 s a run); width 128: 5.7% at 300, 31% at 400, 99% at 4,000 at 500 (46-70 s a run). Random labels on all
+    # 961 pairs within 3,000 updates: width 4 fits 163, width 8 493, widths 16-64 all. A width-32 network grokked at
+    # 800, continued 3,000 updates on nested subsets: 26.6% at 100, 81.5% at 200, 100% from 300 on. Multi-task at p = 31
+    # with 480 addition examples (2:1 must fit in the 961 pairs): addition alone ended at 44-52% after 6,000 updates at
+    # widths 16-64, so nothing could be hindered; at p = 37 with 684 (50%), width 32 alone reached 93%, width 16 57%;
+    # so p = 41 (1,681 pairs) with 840, and widths 16 and 32 only (a 2:1 run at width 32 costs about 110 s)
+    "book": dict(p=31, cap_widths=(4, 8, 12, 16), cap_frac=0.9, cap_steps=3_000, widths=(16, 32, 64),
+                 sizes=(300, 400, 500, 600, 700, 800), steps=4_000, parent=(32, 800),
+                 subsets=(100, 138, 191, 265, 366, 506, 700), ungrok_steps=3_000, mt_p=41, mt_widths=(16, 32), n_add=840,
+                 mt_steps=6_000, n_seeds=1, n_logs=40, mode="workers_by_size", findings=BOOK_FINDINGS),
+    # paper: Huang's grid (d_h = d_model; D 2,000-4,000 by 200, 11 seeds), capacity on all but one pair in a hundred
+    # with 3 seeds, Varma's ungrokking sizes (7 geometric in [390, 1494]) from Nanda's width-128 network at 30%, and
+    # Huang's 3,000 addition examples; 40,000 updates (Huang's figures show 30k-40k epochs)
+    "paper": dict(p=113, cap_widths=(4, 8, 16, 24, 32, 48, 64), cap_frac=0.99, cap_steps=40_000,
+                  widths=(32, 36, 40, 44, 48, 56, 64), sizes=tuple(range(2_000, 4_001, 200)), steps=40_000,
+                  parent=(128, 3_830), subsets=(390, 487, 608, 760, 949, 1_185, 1_494), ungrok_steps=40_000,
+                  mt_p=113, mt_widths=(32, 64, 128), n_add=3_000, mt_steps=40_000, n_seeds=3, n_logs=200, mode=None,
+                  findings=SOURCES),
+}
+
+
+@dataclass(frozen=True)
+class CompetitionSettings:
+    """The chapter's runs and the thresholds its Checks use.
+
+    Attributes:
+        profile: the profile these settings belong to.
+        device: the device asked for (None: CUDA when available).
+        seed: seed of each point's first run (the others ``seed + 1``, ...): split, labels, initialisation.
+        p: the modulus.
+        capacity: ``{width: [run per seed]}``, random labels.
+        grid: ``{width: {size: [run per seed]}}``, from scratch.
+        parent: the grokked run the ungrokking runs start from (a grid cell's config, trained to its budget).
+        ungrok: ``{subset size: [run per seed]}``, each continued from ``parent``.
+        multitask: ``{width: {ratio: [run per seed]}}`` (``RATIOS``).
+        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: the measured fastest).
+        findings: ``FINDINGS`` -> whether the Checks assert the finding (True) or its negation (False).
+        claims: whether this profile asserts the findings (False at ``smoke``).
+        zones: the thresholds that name a run's zone; its ``general_acc`` is the level of D_crit and of the ungrokking
+            threshold.
+        ungrok_low: continued on the smallest subset, a network has *ungrokked* below this test accuracy (50%).
+        capacity_margin: the least growth in memorised examples, as a share of the training set (10%).
+        d_crit_factor: how far apart the ungrokking threshold and D_crit may be to count as one critical size (1.5x).
+        hinder_margin: the least drop in addition accuracy that counts as hindering (10 points).
+        ratio_tol: the largest gap between the 1:1 and 2:1 mixtures that counts as mattering little (15 points).
+    """
+
+    profile: str
+    device: str | None
+    seed: int
+    p: int
+    capacity: dict
+    grid: dict
+    parent: RunConfig
+    ungrok: dict
+    multitask: dict
+    mode: str | None
+    findings: dict
+    claims: bool
+    zones: Zones = Zones()
+    ungrok_low: float = 0.5
+    capacity_margin: float = 0.1
+    d_crit_factor: float = 1.5
+    hinder_margin: float = 0.1
+    ratio_tol: float = 0.15
+
+    data_files = ()
+
+    @property
+    def level(self) -> float:
+        """The test accuracy that counts as generalised (``zones.general_acc``)."""
+        return self.zones.general_acc
+
+    def runs(self) -> dict[str, RunConfig]:
+        """Every run by its label (``run_label``), the parent first."""
+        out = {"parent": self.parent}
+        out.update({run_label("capacity", w, k=k): c for w, cfgs in self.capacity.items() for k, c in enumerate(cfgs)})
+        out.update({run_label("grid", w, n, k): c for w, sizes in self.grid.items() for n, cfgs in sizes.items()
+                    for k, c in enumerate(cfgs)})
+        out.update({run_label("ungrok", n=n, k=k): c for n, cfgs in self.ungrok.items() for k, c in enumerate(cfgs)})
+        out.update({run_label("multitask", w, r, k): c for w, ratios in self.multitask.items()
+                    for r, cfgs in ratios.items() for k, c in enumerate(cfgs)})
+        return out
+
+    def describe(self) -> list[str]:
+        """Lines for the chapter's header."""
+        cap, cell = _first(self.capacity)[0], _first(_first(self.grid))[0]
+        kid, mt = _first(self.ungrok)[0], _first(_first(self.multitask))[0]
+        return [f"a + b mod {self.p} ({self.p ** 2:,} pairs); 1-layer transformer, d_model = width, full-batch AdamW "
+                f"lr 1e-3, weight decay 1; seeds per point: {len(_first(self.capacity))}",
+                f"capacity: random labels on {cap.task.n_train:,} pairs, widths {_join(self.capacity)}, "
+                f"{cap.train.steps:,} updates",
+                f"grid: widths {_join(self.grid)} x sizes {_join(self.grid[min(self.grid)])}, {cell.train.steps:,} "
+                "updates",
+                f"ungrokking: from width {self.parent.model.d_model} at {self.parent.task.n_train:,} examples, subsets "
+                f"{_join(self.ungrok)}, {kid.train.steps:,} more updates each",
+                f"multi-task: mod {mt.task.p}, {mt.task.n_add:,} addition examples plus random labels at ratios "
+                f"{', '.join('0 (alone)' if r == 0 else f'{r:g}:1' for r in RATIOS)}, widths {_join(self.multitask)}, "
+                f"{mt.train.steps:,} updates"]
+
+
+def _first(mapping_or_list):
+    values = list(mapping_or_list.values()) if isinstance(mapping_or_list, dict) else mapping_or_list
+    return values[0]
+
+
+def _join(mapping) -> str:
+    return ", ".join(f"{key:,}" if isinstance(key, int) else f"{key:g}" for key in mapping)
+
+
+def run_label(part: str, w: int | None = None, n: float | None = None, k: int = 0) -> str:
+    """A run's label: its part, width, size or ratio, and (after the first) its seed index."""
+    bits = [part] + ([f"width {w}"] if w is not None else [])
+    if part == "multitask":
+        bits += [] if n is None else ["addition alone" if n == 0 else f"ratio {n:g}:1"]
+    else:
+        bits += [] if n is None else [f"{n:,} examples"]
+    return ", ".join(bits + ([f"seed {k}"] if k else []))
+
+
+def frac_for(n: int, total: int) -> float:
+    """The ``frac_train`` that gives exactly ``n`` of ``total`` examples (``int(frac * total) == n``)."""
+    return (n + 0.5) / total
+
+
+def settings(profile: str | None = None, seed: int = 0, device: str | None = None) -> CompetitionSettings:
+    """The chapter's runs at ``profile`` (the notebook's parameters)."""
+    profile = resolve_profile(profile)
+    check_int("seed", seed, 0)
+    resolve_device(device)
+    pre, seeds = _PROFILES[profile], [seed + k for k in range(_PROFILES[profile]["n_seeds"])]
+    capacity = {w: [_run(pre, RandomLabelConfig(p=pre["p"], frac_train=pre["cap_frac"], seed=s, label_seed=s), w, s,
+                         pre["cap_steps"], stop=False) for s in seeds] for w in pre["cap_widths"]}
+    grid = {w: {n: [_run(pre, _addition(pre, n, s), w, s, pre["steps"]) for s in seeds] for n in pre["sizes"]}
+            for w in pre["widths"]}
+    w_parent, n_parent = pre["parent"]
+    parent = _run(pre, _addition(pre, n_parent, seed), w_parent, seed, pre["steps"], stop=False)
+    ungrok = {n: [_child(pre, parent, n)] for n in pre["subsets"]}
+    multitask = {w: {r: [_run(pre, MultiTaskConfig(p=pre["mt_p"], frac_train=frac_for(pre["n_add"], pre["mt_p"] ** 2),
+                                                   mem_ratio=r, seed=s, label_seed=s), w, s, pre["mt_steps"])
+                         for s in seeds] for r in RATIOS} for w in pre["mt_widths"]}
+    return CompetitionSettings(profile, device, seed, pre["p"], capacity, grid, parent, ungrok, multitask, pre["mode"],
+                               pre["findings"], claims=profile != "smoke")
+
+
+def _addition(pre: dict, n: int, seed: int, **fields) -> ModularConfig:
+    return ModularConfig(op="add", p=pre["p"], frac_train=frac_for(n, pre["p"] ** 2), seed=seed, **fields)
+
+
+def _run(pre: dict, task, width: int, seed: int, steps: int, stop: bool = True) -> RunConfig:
+    """Nanda et al.'s recipe at ``width`` on ``task``; runs that ``stop`` end at 99% validation accuracy."""
+    model = nanda_model(task, seed, d_model=width, n_heads=4, d_head=max(1, width // 4), d_mlp=4 * width)
+    train = TrainConfig(steps=steps, lr=1e-3, weight_decay=1.0, betas=(0.9, 0.98), warmup_steps=10,
+                        loss="cross_entropy_f64", n_logs=pre["n_logs"], log_spacing="log",
+                        stop_at_val_acc=0.99 if stop else None, seed=seed)
+    return RunConfig(task, model, train)
+
+
+def _child(pre: dict, parent: RunConfig, n: int) -> RunConfig:
+    """``parent`` trained on from its final weights, on its first ``n`` training pairs, tested on its held-out pairs."""
+    task = _addition(pre, n, parent.task.seed, held_out_from=parent.task.n_train)
+    train = dataclasses.replace(parent.train, steps=pre["ungrok_steps"])
+    return RunConfig(task, parent.model, train, init_from=parent)
+
+
+def run_all(s: CompetitionSettings, load_many, **kwargs) -> dict[str, History]:
+    """Every run through ``load_many`` (``runs.load_or_train_many``): the parent first (the ungrokking runs start from
+    its weights), then the rest in one call. Label -> History."""
+    runs = s.runs()
+    out = {"parent": load_many([s.parent], **{"mode": s.mode, **kwargs})[0]}
+    rest = {label: cfg for label, cfg in runs.items() if label != "parent"}
+    out.update(zip(rest, load_many(list(rest.values()), **{"mode": s.mode, **kwargs})))
+    return out
+
+
+def _mean(values) -> float:
+    return statistics.fmean(values)
+
+
+def _cell(histories: list[History], zones: Zones) -> dict:
+    """A grid cell from its seeds' runs: mean final and best test accuracy, the most common zone, the median delay
+    (None unless every seed generalised)."""
+    delays = [delay(h, zones) for h in histories]
+    return {"final": _mean(h.val_acc[-1].item() for h in histories),
+            "best": _mean(h.val_acc.max().item() for h in histories),
+            "zone": Counter(classify(h, zones) for h in histories).most_common(1)[0][0],
+            "delay": None if None in delays else int(statistics.median(delays))}
+
+
+def measure(histories: dict[str, History], s: CompetitionSettings) -> dict:
+    """The chapter's numbers: ``capacity`` (width -> memorised), ``grid`` (width -> size -> ``_cell``), ``d_crit``
+    (width -> size or None), ``parent`` (its final test accuracy), ``ungrok`` (size -> final test accuracy),
+    ``ungrok_threshold``, ``multitask`` (width -> ratio -> best test accuracy), ``multitask_train`` (the same, final
+    training accuracy on the mixture) and ``finite``."""
+    def runs_of(part, points, key):
+        return [histories[run_label(part, *key, k=k)] for k in range(len(points))]
+    grid = {w: {n: _cell(runs_of("grid", cfgs, (w, n)), s.zones) for n, cfgs in sizes.items()}
+            for w, sizes in s.grid.items()}
+    ungrok = {n: _mean(h.val_acc[-1].item() for h in runs_of("ungrok", cfgs, (None, n))) for n, cfgs in s.ungrok.items()}
+    return {"capacity": {w: _mean(memorised(h) for h in runs_of("capacity", cfgs, (w,))) for w, cfgs in s.capacity.items()},
+            "n_capacity": _first(s.capacity)[0].task.n_train,
+            "grid": grid,
+            "d_crit": {w: critical_size({n: c["final"] for n, c in cells.items()}, s.level) for w, cells in grid.items()},
+            "parent": histories["parent"].val_acc[-1].item(),
+            "ungrok": ungrok, "ungrok_threshold": critical_size(ungrok, s.level),
+            "multitask": {w: {r: _mean(h.val_acc.max().item() for h in runs_of("multitask", cfgs, (w, r)))
+                              for r, cfgs in ratios.items()} for w, ratios in s.multitask.items()},
+            "multitask_train": {w: {r: _mean(h.train_acc[-1].item() for h in runs_of("multitask", cfgs, (w, r)))
+                                    for r, cfgs in ratios.items()} for w, ratios in s.multitask.items()},
+            "finite": all(h.is_finite() for h in histories.values())}
+
+
+def verdicts(r: dict, s: CompetitionSettings) -> dict[str, bool]:
+    """Whether each finding (``FINDINGS``) holds in ``r`` (from ``measure``)."""
+    cap, n_cap = list(r["capacity"].values()), r["n_capacity"]
+    crit = list(r["d_crit"].values())
+    ungrok, parent_crit = r["ungrok"], r["d_crit"].get(s.parent.model.d_model)
+    mt, smallest = r["multitask"], min(r["multitask"])
+    threshold = r["ungrok_threshold"]
+    return {
+        "capacity_grows": cap[-1] - cap[0] >= s.capacity_margin * n_cap
+        and all(b >= a - s.capacity_margin * n_cap for a, b in zip(cap, cap[1:])),
+        "d_crit_not_increasing": None not in crit and all(b <= a for a, b in zip(crit, crit[1:])),
+        "ungrokking": ungrok[min(ungrok)] < s.ungrok_low and ungrok[max(ungrok)] >= s.level,
+        "ungrok_at_d_crit": None not in (threshold, parent_crit)
+        and max(threshold, parent_crit) <= s.d_crit_factor * min(threshold, parent_crit),
+        "memorisation_hinders": mt[smallest][0.0] - mt[smallest][1.0] >= s.hinder_margin,
+        "ratio_matters_little": all(abs(ratios[1.0] - ratios[2.0]) <= s.ratio_tol for ratios in mt.values()),
+    }
+
+
+def check(results: dict, s: CompetitionSettings) -> list:
+    """Assert the chapter's claims on ``results`` (from ``measure``); print each with its measured value.
+
+    Each finding is asserted in the direction ``s.findings`` names for the profile.
+    """
+    r, checks = results, Checks(s.claims)
+    checks.expect("every logged metric of every run is finite", r["finite"], r["finite"])
+    held = verdicts(r, s)
+    if s.claims:
+        checks.expect(f"the parent generalised (final test accuracy at least {s.level:.0%})", f"{r['parent']:.1%}",
+                      r["parent"] >= s.level)
+        checks.findings(_claims(r, s), held, s.findings)
+    return checks.report()
+
+
+def _claims(r: dict, s: CompetitionSettings) -> dict[str, tuple[str, str]]:
+    """Each finding's claim and the measured value printed beside it."""
+    mt, smallest = r["multitask"], min(r["multitask"])
+    return {
+        "capacity_grows": (f"memorised random labels grow with width (by at least {s.capacity_margin:.0%} of the "
+                           f"{r['n_capacity']:,} pairs, never falling by more)", fmt_counts(r["capacity"])),
+        "d_crit_not_increasing": ("every width has a critical size within the grid, and it does not increase with "
+                                  "width", fmt_sizes(r["d_crit"])),
+        "ungrokking": (f"continued on the smallest subset, the grokked network ends below {s.ungrok_low:.0%} test "
+                       f"accuracy; on the largest, at or above {s.level:.0%}", fmt_accs(r["ungrok"])),
+        "ungrok_at_d_crit": (f"the ungrokking threshold is within a factor {s.d_crit_factor:g} of the parent width's "
+                             "critical size", f"threshold {fmt_size(r['ungrok_threshold'])}, D_crit "
+                             f"{fmt_size(r['d_crit'].get(s.parent.model.d_model))}"),
+        "memorisation_hinders": (f"at width {smallest}, random labels (1:1) lower the best addition test accuracy by "
+                                 f"at least {s.hinder_margin * 100:.0f} points", fmt_ratios(mt[smallest])),
+        "ratio_matters_little": (f"at every width the 1:1 and 2:1 mixtures end within {s.ratio_tol * 100:.0f} points "
+                                 "of each other", "; ".join(f"width {w}: {fmt_ratios(x)}" for w, x in mt.items())),
+    }
+
+
+def fmt_size(n: int | None) -> str:
+    """A size, or "above the grid" for None."""
+    return "above the grid" if n is None else f"{n:,}"
+
+
+def fmt_sizes(by_width: dict[int, int | None]) -> str:
+    """``"width 16: 600, width 32: 500"``."""
+    return ", ".join(f"width {w}: {fmt_size(n)}" for w, n in by_width.items())
+
+
+def fmt_counts(by_width: dict[int, float]) -> str:
+    """``"width 4: 163, width 8: 493"``."""
+    return ", ".join(f"width {w}: {n:,.0f}" for w, n in by_width.items())
+
+
+def fmt_accs(by_size: dict[int, float]) -> str:
+    """``"100: 26.6%, 200: 81.5%"``."""
+    return ", ".join(f"{n:,}: {acc:.1%}" for n, acc in by_size.items())
+
+
+def fmt_ratios(by_ratio: dict[float, float]) -> str:
+    """``"alone 99.0%, 1:1 40.2%, 2:1 35.0%"``."""
+    return ", ".join(f"{'alone' if r == 0 else f'{r:g}:1'} {acc:.1%}" for r, acc in by_ratio.items())
+
+
+def zone_table(r: dict) -> tuple[list[str], list[list[str]]]:
+    """A header and rows for ``book.text_table``: per width, each size's zone, final test accuracy and delay."""
+    sizes = list(_first(r["grid"]))
+    rows = [[f"width {w}", *(f"{c['zone']}, {c['final']:.0%}" + ("" if c["delay"] is None else f", +{c['delay']:,}")
+                             for c in cells.values()), fmt_size(r["d_crit"][w])] for w, cells in r["grid"].items()]
+    return ["", *(f"{n:,}" for n in sizes), "D_crit"], rows
+
+
+def d_crit_scaling(r: dict, p: int) -> str:
+    """D_crit per width as a share of the ``p * p`` pairs: ``"width 16: 62%, ..."``."""
+    return ", ".join(f"width {w}: {'above the grid' if n is None else f'{n / p ** 2:.0%}'}" for w, n in r["d_crit"].items())
+
+
+def glued(r: dict, s: CompetitionSettings) -> dict[str, str]:
+    """The chapter's numbers as the prose quotes them (``book.glue`` each)."""
+    mt, grid = r["multitask"], r["grid"]
+    zones = Counter(c["zone"] for cells in grid.values() for c in cells.values())
+    cap_cfg, cell = _first(s.capacity)[0], _first(_first(s.grid))[0]
+    out = {"p": str(s.p), "n_pairs": f"{s.p ** 2:,}", "level": f"{s.level:.0%}",
+           "capacity": fmt_counts(r["capacity"]), "n_capacity": f"{r['n_capacity']:,}",
+           "cap_steps": f"{cap_cfg.train.steps:,}", "cap_widths": _join(s.capacity),
+           "grid_widths": _join(s.grid), "grid_sizes": _join(_first(s.grid)), "grid_steps": f"{cell.train.steps:,}",
+           "d_crit_by_width": fmt_sizes(r["d_crit"]), "d_crit_share": d_crit_scaling(r, s.p),
+           "zone_counts": ", ".join(f"{z} {zones[z]}" for z in ZONES if zones[z]),
+           "parent_width": str(s.parent.model.d_model), "parent_size": f"{s.parent.task.n_train:,}",
+           "parent_acc": f"{r['parent']:.1%}", "parent_steps": f"{s.parent.train.steps:,}",
+           "ungrok_sizes": _join(s.ungrok), "ungrok_steps": f"{_first(s.ungrok)[0].train.steps:,}",
+           "ungrok_accs": fmt_accs(r["ungrok"]), "ungrok_threshold": fmt_size(r["ungrok_threshold"]),
+           "ungrok_parent_d_crit": fmt_size(r["d_crit"].get(s.parent.model.d_model)),
+           "n_add": f"{_first(_first(s.multitask))[0].task.n_add:,}", "mt_p": str(_first(_first(s.multitask))[0].task.p),
+           "mt_pairs": f"{_first(_first(s.multitask))[0].task.p ** 2:,}",
+           "mt_steps": f"{_first(_first(s.multitask))[0].train.steps:,}", "mt_widths": _join(s.multitask),
+           "multitask": "; ".join(f"width {w}: {fmt_ratios(x)}" for w, x in mt.items()),
+           "multitask_train": "; ".join(f"width {w}: {fmt_ratios(x)}" for w, x in r["multitask_train"].items()),
+           "grid_finals": "; ".join(f"width {w}: " + ", ".join(f"{n:,}: {c['final']:.1%}" for n, c in cells.items())
+                                    for w, cells in grid.items()),
+           "fit_acc": f"{s.zones.fit_acc:.0%}", "floor_acc": f"{s.zones.floor_acc:.0%}",
+           "delay_factor": f"{s.zones.delay_factor:g}", "ungrok_low": f"{s.ungrok_low:.0%}",
+           "capacity_margin": f"{s.capacity_margin:.0%}", "d_crit_factor": f"{s.d_crit_factor:g}",
+           "hinder_margin": f"{s.hinder_margin * 100:.0f} points", "ratio_tol": f"{s.ratio_tol * 100:.0f} points",
+           "mt_gap": "; ".join(f"width {w}: {abs(x[1.0] - x[2.0]) * 100:.0f} points" for w, x in mt.items()),
+           "ungrok_ratio": "n/a" if None in (r["ungrok_threshold"], r["d_crit"].get(s.parent.model.d_model)) else
+           f"{r['d_crit'][s.parent.model.d_model] / r['ungrok_threshold']:.1f}"}
+    out.update({f"verdict_{name}": "holds" if ok else "does not hold" for name, ok in verdicts(r, s).items()})
+    return out
+
+
+def curves(r: dict) -> dict:
+    """The multi-task results for ``plots.competition.plot_multitask``: ratio -> [(width, best test accuracy)]."""
+    return {ratio: [(w, ratios[ratio]) for w, ratios in r["multitask"].items()] for ratio in RATIOS}
+
+
+def zone_grid(r: dict) -> tuple[list[int], list[int], list[list[float]], list[list[str]], list[list[int | None]]]:
+    """The grid for ``plots.competition.plot_zone_map``: widths, sizes, final test accuracy, zone and delay per cell."""
+    widths, sizes = list(r["grid"]), list(_first(r["grid"]))
+    cells = [[r["grid"][w][n] for n in sizes] for w in widths]
+    return (widths, sizes, [[c["final"] for c in row] for row in cells], [[c["zone"] for c in row] for row in cells],
+            [[c["delay"] for c in row] for row in cells])
+
