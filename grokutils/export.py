@@ -16,11 +16,12 @@ import torch
 from grokutils.config import RunConfig, TrainConfig
 from grokutils.history import History
 from grokutils.models import MLPConfig, TransformerConfig
-from grokutils.tasks import MNISTConfig, ModularConfig
+from grokutils.tasks import MNISTConfig, ModularConfig, MultiTaskConfig, RandomLabelConfig
 
 FORMAT = "grokutils-run"
 VERSION = 1
-CONFIG_CLASSES = {cls.__name__: cls for cls in (ModularConfig, MNISTConfig, TransformerConfig, MLPConfig, TrainConfig)}
+CONFIG_CLASSES = {cls.__name__: cls for cls in (ModularConfig, MNISTConfig, RandomLabelConfig, MultiTaskConfig,
+                                                 TransformerConfig, MLPConfig, TrainConfig)}
 """The config classes a run file may name, by class name."""
 
 

@@ -182,7 +182,8 @@ class SingleRun(Runner):
 
 def initial_model(cfg: RunConfig, device: torch.device) -> torch.nn.Module:
     """``cfg``'s model before its first update: freshly initialised, or with the final weights of ``cfg.init_from``
-    (from the run cache, trained there first if it is missing)."""
+    (from the run cache, trained there first if it is missing: the parent is cached even where its children are
+    trained without the cache)."""
     model = cfg.model.build()
     if cfg.init_from is not None:
         from grokutils.runs import load_or_train  # the cache imports this module

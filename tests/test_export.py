@@ -8,7 +8,7 @@ from grokutils import recipes
 from grokutils.config import RunConfig, TrainConfig
 from grokutils.export import config_from_description, load_run, save_run
 from grokutils.models import MLPConfig, TransformerConfig
-from grokutils.tasks import ModularConfig
+from grokutils.tasks import ModularConfig, MultiTaskConfig, RandomLabelConfig
 from grokutils.train import train
 
 RECIPES = {
@@ -22,6 +22,14 @@ RECIPES = {
 @pytest.mark.parametrize("cfg", RECIPES.values(), ids=RECIPES.keys())
 def test_config_round_trips_through_its_description(cfg):
     assert config_from_description(cfg.describe()) == cfg
+
+
+@pytest.mark.parametrize("task", [RandomLabelConfig(p=11, frac_train=0.5), MultiTaskConfig(p=11, frac_train=0.3)])
+def test_random_label_and_multi_task_runs_are_read_back(tmp_path, task):
+    base = recipes.nanda_run(p=11, steps=3, log_every=3)
+    model = dataclasses.replace(base.model, d_vocab=task.d_vocab, d_vocab_out=task.d_vocab, n_ctx=task.n_ctx)
+    h = train(RunConfig(task, model, base.train), "cpu", progress=False)
+    assert load_run(save_run(h, tmp_path / "run.pt")).config == h.config
 
 
 def test_saved_run_loads_back_with_the_same_network(tiny_run, tmp_path):

@@ -56,3 +56,4 @@ def test_init_from_errors_name_the_parameter(tiny_run):
         RunConfig(parent.task, parent.model, parent.train, init_from="run.pt")
     with pytest.raises(ValueError, match="init_from"):
         check_batchable([_child(parent), _child(tiny_run(steps=61))])
+

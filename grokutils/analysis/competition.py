@@ -61,8 +61,10 @@ def delay(history: History, zones: Zones = Zones()) -> int | None:
 
 
 def classify(history: History, zones: Zones = Zones()) -> str:
-    """The run's zone (``ZONES``): by its final validation accuracy, and for runs that end generalised, by how much
-    later than fitting they generalise (a run that never fits is *underfitting*)."""
+    """The run's zone (``ZONES``) by its final validation accuracy. A run that ends generalised is *progression* when it
+    generalises at most ``delay_factor`` times later than it fits, or without ever fitting (generalisation at moderate
+    training accuracy, Huang et al.'s mark of progression), else *grokking*; a run that ends below ``general_acc`` is
+    *underfitting* if it never fitted, else *semi-grokking* or *memorisation*."""
     fit, general, final = fit_step(history, zones), general_step(history, zones), history.val_acc[-1].item()
     if final >= zones.general_acc:
         if fit is None or general <= zones.delay_factor * max(fit, 1):
