@@ -75,7 +75,7 @@ _PROFILES = {
     # with 480 addition examples (2:1 must fit in the 961 pairs): addition alone ended at 44-52% after 6,000 updates at
     # widths 16-64, so nothing could be hindered; at p = 37 with 684 (50%), width 32 alone reached 93%, width 16 57%;
     # so p = 41 (1,681 pairs) with 840, and widths up to 32 (a 2:1 run at width 32 costs about 110 s). Cold, these
-    # settings with widths 16 and 32 took 8 min 22 s (issue 16); width 24 was added after that run
+    # settings took 10 min 28 s and 9 min 59 s (issue 16; 8 min 22 s before width 24 was added to the multi-task runs)
     "book": dict(p=31, cap_widths=(4, 8, 12, 16), cap_frac=0.9, cap_steps=3_000, widths=(16, 32, 64),
                  sizes=(300, 400, 500, 600, 700, 800), steps=4_000, parent=(32, 800),
                  subsets=(100, 138, 191, 265, 366, 506, 700), ungrok_steps=3_000, mt_p=41, mt_widths=(16, 24, 32), n_add=840,
