@@ -2,8 +2,8 @@
 
 ``RandomLabelConfig`` gives every pair ``(a, b)`` a label drawn once, uniformly from ``0..p-1``, by ``label_seed``;
 with ``symmetric`` (Huang et al.'s choice, since ``a + b = b + a``) ``(a, b)`` and ``(b, a)`` share theirs. A network
-can only memorise it, so its training accuracy measures memorisation capacity and its validation accuracy stays at
-chance.
+can only memorise it, so its training accuracy measures memorisation capacity. Its validation accuracy is above
+chance only through the symmetry: a held-out pair whose mirror was trained shares that pair's label.
 
 ``MultiTaskConfig`` mixes two tasks in one training set (Huang et al.'s Section 5): ``a + b mod p`` and random labels,
 told apart by their operator token in ``[a, op, b, =]``. The validation set is the held-out addition pairs.
@@ -35,7 +35,7 @@ class RandomLabelConfig(EquationTable):
 
     Attributes:
         p: the number of operand values (and of labels).
-        frac_train: fraction of the pairs used for training, in (0, 1); the rest are validation (chance level).
+        frac_train: fraction of the pairs used for training, in (0, 1); the rest are validation.
         seed: seed of the train/validation split.
         label_seed: seed of the labels (``random_labels``), independent of the split.
         symmetric: ``(a, b)`` and ``(b, a)`` share a label (Huang et al.).
