@@ -9,7 +9,7 @@ from grokutils import runs
 from grokutils.config import RunConfig
 from grokutils.export import config_from_description
 from grokutils.sweep import check_batchable, train_many
-from grokutils.train import SingleRun, initial_model
+from grokutils.train import initial_model
 
 
 def _child(parent, **train):

@@ -103,7 +103,8 @@ class CompetitionSettings:
         capacity: ``{width: [run per seed]}``, random labels.
         grid: ``{width: {size: [run per seed]}}``, from scratch.
         parent: the grokked run the ungrokking runs start from (a grid cell's config, trained to its budget).
-        ungrok: ``{subset size: [run per seed]}``, each continued from ``parent``.
+        ungrok: ``{subset size: [its run]}``, each continued from ``parent`` (one parent, so one run per subset at
+            every profile).
         multitask: ``{width: {ratio: [run per seed]}}`` (``RATIOS``).
         mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: the measured fastest).
         findings: ``FINDINGS`` -> whether the Checks assert the finding (True) or its negation (False).
