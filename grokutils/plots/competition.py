@@ -73,5 +73,5 @@ def plot_multitask(curves: dict[float, list[tuple[int, float]]]) -> plt.Figure:
            title="addition beside memorisation")
     ax.set_xticks(widths, [str(w) for w in widths])
     ax.minorticks_off()
-    ax.legend(fontsize=8, loc="center right")
+    ax.legend(fontsize=8, loc="lower right")
     return fig
