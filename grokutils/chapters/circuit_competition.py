@@ -155,10 +155,17 @@ class CompetitionSettings:
                     for r, cfgs in ratios.items() for k, c in enumerate(cfgs)})
         return out
 
+    def example(self, part: str) -> RunConfig:
+        """The first run of ``part`` (``"capacity"``, ``"grid"``, ``"ungrok"``, ``"multitask"``): the settings the
+        part's runs share (its budget, its task's p) are read off it."""
+        points = getattr(self, part)
+        while isinstance(points, dict):
+            points = _first(points)
+        return points[0]
+
     def describe(self) -> list[str]:
         """Lines for the chapter's header."""
-        cap, cell = _first(self.capacity)[0], _first(_first(self.grid))[0]
-        kid, mt = _first(self.ungrok)[0], _first(_first(self.multitask))[0]
+        cap, cell, kid, mt = (self.example(part) for part in ("capacity", "grid", "ungrok", "multitask"))
         return [f"a + b mod {self.p} ({self.p ** 2:,} pairs); 1-layer transformer, d_model = width, full-batch AdamW "
                 f"lr 1e-3, weight decay 1; seeds per point: {len(_first(self.capacity))}",
                 f"capacity: random labels on {cap.task.n_train:,} pairs, widths {_join(self.capacity)}, "
@@ -172,9 +179,8 @@ class CompetitionSettings:
                 f"{mt.train.steps:,} updates"]
 
 
-def _first(mapping_or_list):
-    values = list(mapping_or_list.values()) if isinstance(mapping_or_list, dict) else mapping_or_list
-    return values[0]
+def _first(mapping: dict):
+    return next(iter(mapping.values()))
 
 
 def _join(mapping) -> str:
@@ -270,16 +276,18 @@ def measure(histories: dict[str, History], s: CompetitionSettings) -> dict:
     grid = {w: {n: _cell(runs_of("grid", cfgs, (w, n)), s.zones) for n, cfgs in sizes.items()}
             for w, sizes in s.grid.items()}
     ungrok = {n: _mean(h.val_acc[-1].item() for h in runs_of("ungrok", cfgs, (None, n))) for n, cfgs in s.ungrok.items()}
+    multitask = {w: {r: runs_of("multitask", cfgs, (w, r)) for r, cfgs in ratios.items()}
+                 for w, ratios in s.multitask.items()}
     return {"capacity": {w: _mean(memorised(h) for h in runs_of("capacity", cfgs, (w,))) for w, cfgs in s.capacity.items()},
-            "n_capacity": _first(s.capacity)[0].task.n_train,
+            "n_capacity": s.example("capacity").task.n_train,
             "grid": grid,
             "d_crit": {w: critical_size({n: c["final"] for n, c in cells.items()}, s.level) for w, cells in grid.items()},
             "parent": histories["parent"].val_acc[-1].item(),
             "ungrok": ungrok, "ungrok_threshold": critical_size(ungrok, s.level),
-            "multitask": {w: {r: _mean(h.val_acc.max().item() for h in runs_of("multitask", cfgs, (w, r)))
-                              for r, cfgs in ratios.items()} for w, ratios in s.multitask.items()},
-            "multitask_train": {w: {r: _mean(h.train_acc[-1].item() for h in runs_of("multitask", cfgs, (w, r)))
-                                    for r, cfgs in ratios.items()} for w, ratios in s.multitask.items()},
+            "multitask": {w: {r: _mean(h.val_acc.max().item() for h in hs) for r, hs in ratios.items()}
+                          for w, ratios in multitask.items()},
+            "multitask_train": {w: {r: _mean(h.train_acc[-1].item() for h in hs) for r, hs in ratios.items()}
+                                for w, ratios in multitask.items()},
             "finite": all(h.is_finite() for h in histories.values())}
 
 
@@ -287,7 +295,7 @@ def verdicts(r: dict, s: CompetitionSettings) -> dict[str, bool]:
     """Whether each finding (``FINDINGS``) holds in ``r`` (from ``measure``)."""
     cap, n_cap = list(r["capacity"].values()), r["n_capacity"]
     crit = list(r["d_crit"].values())
-    ungrok, parent_crit = r["ungrok"], r["d_crit"].get(s.parent.model.d_model)
+    ungrok, parent_crit = r["ungrok"], parent_d_crit(r, s)
     mt, smallest = r["multitask"], min(r["multitask"])
     threshold = r["ungrok_threshold"]
     return {
@@ -304,6 +312,11 @@ def verdicts(r: dict, s: CompetitionSettings) -> dict[str, bool]:
         "more_labels_hurt_smallest": mt[smallest][1.0] - mt[smallest][2.0] > s.ratio_tol
         and r["multitask_train"][smallest][2.0] < s.zones.fit_acc,
     }
+
+
+def parent_d_crit(r: dict, s: CompetitionSettings) -> int | None:
+    """The critical size of the parent's width in ``r`` (None: above the grid)."""
+    return r["d_crit"].get(s.parent.model.d_model)
 
 
 def _size(n: int | None) -> float:
@@ -339,10 +352,10 @@ def _claims(r: dict, s: CompetitionSettings) -> dict[str, tuple[str, str]]:
                        f"accuracy; on the largest, at or above {s.level:.0%}", fmt_accs(r["ungrok"])),
         "ungrok_at_d_crit": (f"the ungrokking threshold is within a factor {s.d_crit_factor:g} of the parent width's "
                              "critical size", f"threshold {fmt_size(r['ungrok_threshold'])}, D_crit "
-                             f"{fmt_size(r['d_crit'].get(s.parent.model.d_model))}"),
+                             f"{fmt_size(parent_d_crit(r, s))}"),
         "ungrok_below_d_crit": (f"the ungrokking threshold is more than a factor {s.d_crit_factor:g} below the parent "
                                 "width's critical size", f"threshold {fmt_size(r['ungrok_threshold'])}, D_crit "
-                                f"{fmt_size(r['d_crit'].get(s.parent.model.d_model))}"),
+                                f"{fmt_size(parent_d_crit(r, s))}"),
         "memorisation_hinders": (f"at width {smallest}, random labels (1:1) lower the best addition test accuracy by "
                                  f"at least {s.hinder_margin * 100:.0f} points", fmt_ratios(mt[smallest])),
         "ratio_matters_little": (f"at every width the 1:1 and 2:1 mixtures end within {s.ratio_tol * 100:.0f} points "
@@ -396,21 +409,21 @@ def glued(r: dict, s: CompetitionSettings) -> dict[str, str]:
     """The chapter's numbers as the prose quotes them (``book.glue`` each)."""
     mt, grid = r["multitask"], r["grid"]
     zones = Counter(c["zone"] for cells in grid.values() for c in cells.values())
-    cap_cfg, cell = _first(s.capacity)[0], _first(_first(s.grid))[0]
+    cap_cfg, cell, kid, mt_cfg = (s.example(part) for part in ("capacity", "grid", "ungrok", "multitask"))
+    sizes, crit = list(_first(s.grid)), parent_d_crit(r, s)
     out = {"p": str(s.p), "n_pairs": f"{s.p ** 2:,}", "level": f"{s.level:.0%}",
            "capacity": fmt_counts(r["capacity"]), "n_capacity": f"{r['n_capacity']:,}",
            "cap_steps": f"{cap_cfg.train.steps:,}", "cap_widths": _join(s.capacity),
-           "grid_widths": _join(s.grid), "grid_sizes": _join(_first(s.grid)), "grid_steps": f"{cell.train.steps:,}",
+           "grid_widths": _join(s.grid), "grid_sizes": _join(sizes), "grid_steps": f"{cell.train.steps:,}",
            "d_crit_by_width": fmt_sizes(r["d_crit"]), "d_crit_share": d_crit_scaling(r, s.p),
            "zone_counts": ", ".join(f"{z} {zones[z]}" for z in ZONES if zones[z]),
            "parent_width": str(s.parent.model.d_model), "parent_size": f"{s.parent.task.n_train:,}",
            "parent_acc": f"{r['parent']:.1%}", "parent_steps": f"{s.parent.train.steps:,}",
-           "ungrok_sizes": _join(s.ungrok), "ungrok_steps": f"{_first(s.ungrok)[0].train.steps:,}",
+           "ungrok_sizes": _join(s.ungrok), "ungrok_steps": f"{kid.train.steps:,}",
            "ungrok_accs": fmt_accs(r["ungrok"]), "ungrok_threshold": fmt_size(r["ungrok_threshold"]),
-           "ungrok_parent_d_crit": fmt_size(r["d_crit"].get(s.parent.model.d_model)),
-           "n_add": f"{_first(_first(s.multitask))[0].task.n_add:,}", "mt_p": str(_first(_first(s.multitask))[0].task.p),
-           "mt_pairs": f"{_first(_first(s.multitask))[0].task.p ** 2:,}",
-           "mt_steps": f"{_first(_first(s.multitask))[0].train.steps:,}", "mt_widths": _join(s.multitask),
+           "ungrok_parent_d_crit": fmt_size(crit),
+           "n_add": f"{mt_cfg.task.n_add:,}", "mt_p": str(mt_cfg.task.p), "mt_pairs": f"{mt_cfg.task.p ** 2:,}",
+           "mt_steps": f"{mt_cfg.train.steps:,}", "mt_widths": _join(s.multitask),
            "multitask": "; ".join(f"width {w}: {fmt_ratios(x)}" for w, x in mt.items()),
            "multitask_train": "; ".join(f"width {w}: {fmt_ratios(x)}" for w, x in r["multitask_train"].items()),
            "grid_finals": "; ".join(f"width {w}: " + ", ".join(f"{n:,}: {c['final']:.1%}" for n, c in cells.items())
@@ -419,12 +432,11 @@ def glued(r: dict, s: CompetitionSettings) -> dict[str, str]:
            "delay_factor": f"{s.zones.delay_factor:g}", "ungrok_low": f"{s.ungrok_low:.0%}",
            "capacity_margin": f"{s.capacity_margin:.0%}", "d_crit_factor": f"{s.d_crit_factor:g}",
            "cap_held_out": f"{s.p ** 2 - r['n_capacity']:,}",
-           "grid_step": fmt_size(min((b - a for a, b in zip(list(_first(s.grid)), list(_first(s.grid))[1:])), default=None)),
-           "mt_share": f"{_first(_first(s.multitask))[0].task.n_add / _first(_first(s.multitask))[0].task.p ** 2:.0%}",
+           "grid_step": fmt_size(min((b - a for a, b in zip(sizes, sizes[1:])), default=None)),
+           "mt_share": f"{mt_cfg.task.n_add / mt_cfg.task.p ** 2:.0%}",
            "hinder_margin": f"{s.hinder_margin * 100:.0f} points", "ratio_tol": f"{s.ratio_tol * 100:.0f} points",
            "mt_gap": "; ".join(f"width {w}: {abs(x[1.0] - x[2.0]) * 100:.0f} points" for w, x in mt.items()),
-           "ungrok_ratio": "n/a" if None in (r["ungrok_threshold"], r["d_crit"].get(s.parent.model.d_model)) else
-           f"{r['d_crit'][s.parent.model.d_model] / r['ungrok_threshold']:.1f}"}
+           "ungrok_ratio": "n/a" if None in (r["ungrok_threshold"], crit) else f"{crit / r['ungrok_threshold']:.1f}"}
     out.update({f"verdict_{name}": "holds" if ok else "does not hold" for name, ok in verdicts(r, s).items()})
     return out
 
