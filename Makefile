@@ -17,7 +17,8 @@ $(VENV)/.installed: requirements.txt pyproject.toml
 	touch $@
 
 # Every chapter executed once at the smoke profile by nbval (book/, first: it fills the run cache), then the
-# unit and chapter tests, and the book build with -W (which finds the chapters' runs in that cache).
+# unit and chapter tests, every chapter as a dry run at book and paper (tests/test_dryrun.py), and the book build
+# with -W (which finds the chapters' runs in that cache).
 test: install browser
 	GROKUTILS_PROFILE=smoke $(BIN)/python -m pytest book tests --nbval-lax -p no:cacheprovider -ra
 

@@ -9,6 +9,7 @@
     dispatch   the sweep engine: batchable groups, a measured plan, executors (local processes, Dask)
     history    what a run logged (named metrics, probes, checkpoints) and when it fit and generalised
     runs       the on-disk run cache (keyed by config and code)
+    dryrun     synthetic runs with a real run's shapes ($GROKUTILS_DRY_RUN=1): chapters execute in seconds
     recipes    the papers' setups as the authors' code builds them, each written once (Power, Nanda, Omnigrok)
     analysis/  numbers read off runs and models: Fourier circuits, the LU mechanism, the comprehension band,
                loss landscapes

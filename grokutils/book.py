@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from grokutils import costs, export, launch
+from grokutils import costs, dryrun, export, launch
 from grokutils.config import check_choice, resolve_device
 from grokutils.datafiles import fetch
 from grokutils.history import History
@@ -103,6 +103,8 @@ def start(settings) -> Stopwatch:
     """
     for data_file in settings.data_files:
         fetch(data_file)
+    if dryrun.enabled():
+        print(dryrun.BANNER)
     print(f"profile: {settings.profile}   device: {describe_device(settings.device)}   seed: {settings.seed}")
     for line in settings.describe():
         print(line)
@@ -116,15 +118,22 @@ def finish(clock: Stopwatch, settings, *runs) -> None:
     command and the measured cost of each profile this machine has executed), records this execution's
     cost in the run cache (``costs.record``), and prints the closing line. ``runs`` are the chapter's
     Histories (or lists or dicts of them): the training time they recorded is the cost of a run from scratch.
+    A dry run records no cost, and its box and closing line say it is one.
     """
     histories = list(_histories(runs))
     chapter = type(settings).__module__.rsplit(".", 1)[-1]
     device = describe_device(settings.device)
-    trained = training_seconds(histories)
-    costs.record(chapter, settings.profile, wall_seconds=clock.seconds, train_seconds=trained, device=device)
+    trained, dry = training_seconds(histories), dryrun.enabled()
+    if not dry:
+        costs.record(chapter, settings.profile, wall_seconds=clock.seconds, train_seconds=trained, device=device)
+    box = run_box(chapter, settings.profile)
     glue("profile", settings.profile)
     glue("wall_seconds", round(clock.seconds))
-    glue("run_box", _markdown(run_box(chapter, settings.profile)), display=False)
+    glue("run_box", _markdown(f"**{dryrun.BANNER}.**\n\n{box}" if dry else box), display=False)
+    if dry:
+        print(f"profile {settings.profile}: DRY RUN of {len(histories)} synthetic runs in {clock.seconds:.0f} s; "
+              "nothing was trained and no cost was recorded")
+        return
     print(f"profile {settings.profile}: chapter ran in {clock.seconds:.0f} s on {device}; "
           f"its {len(histories)} runs took {trained:.0f} s to train when they were trained")
 
@@ -188,11 +197,13 @@ def offer_download(history: History, name: str, folder: str | Path = "downloads"
 
 @dataclass(frozen=True)
 class Check:
-    """One claim checked on a run: what it says, what was measured, and whether it held."""
+    """One claim checked on a run: what it says, what was measured, whether it held, and whether it is asserted (a
+    finding in a dry run is evaluated and printed, not asserted)."""
 
     claim: str
     measured: str
     passed: bool
+    asserted: bool = True
 
 
 class Checks:
@@ -200,11 +211,12 @@ class Checks:
 
     ``claims`` says whether the profile asserts the chapter's findings (False at ``smoke``, where the
     runs are too small to show them): then ``claim`` records nothing and only the mechanics
-    (``expect``) are asserted.
+    (``expect``) are asserted. In a dry run (``dryrun.enabled()``) the findings are evaluated on the synthetic runs and
+    printed, but not asserted.
     """
 
     def __init__(self, claims: bool):
-        self.claims, self.results = claims, []
+        self.claims, self.results, self.dry = claims, [], dryrun.enabled()
 
     def expect(self, claim: str, measured, passed: bool) -> None:
         """Record a claim that holds at every profile."""
@@ -216,8 +228,8 @@ class Checks:
         ``passed`` may be a function, called only then (its inputs may not exist at ``smoke``).
         """
         if self.claims:
-            self.expect(claim, measured() if callable(measured) else measured,
-                        passed() if callable(passed) else passed)
+            self.results.append(Check(claim, str(measured() if callable(measured) else measured),
+                                      bool(passed() if callable(passed) else passed), asserted=not self.dry))
 
     def findings(self, claims: dict[str, tuple[str, str]], held: dict[str, bool], expected: dict[str, bool]) -> None:
         """Record each finding (name -> its claim and measured value) as holding where ``expected`` says the profile's
@@ -235,11 +247,12 @@ class Checks:
     def report(self) -> list[Check]:
         """Print every check with its measured value; raise AssertionError naming the failed ones."""
         for c in self.results:
-            print(f"{'PASS' if c.passed else 'FAIL'}  {c.claim}  (measured: {c.measured})")
+            verdict = ("PASS" if c.passed else "FAIL") if c.asserted else f"DRY RUN ({'pass' if c.passed else 'fail'}, not asserted)"
+            print(f"{verdict}  {c.claim}  (measured: {c.measured})")
         if not self.claims:
             print("this profile asserts only the mechanics, not the chapter's findings")
-        failed = [c for c in self.results if not c.passed]
+        failed = [c for c in self.results if c.asserted and not c.passed]
         if failed:
             raise AssertionError("failed checks: " + "; ".join(f"{c.claim} (measured: {c.measured})" for c in failed))
-        print("all checks passed")
+        print("DRY RUN: the mechanics passed; the findings were not asserted" if self.dry else "all checks passed")
         return self.results

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from grokutils import __version__, dispatch
+from grokutils import __version__, dispatch, dryrun
 from grokutils.config import RunConfig, resolve_device
 from grokutils.history import History
 from grokutils.train import train
@@ -108,8 +108,12 @@ def remove_stale_tmp(folder: Path, older_than: float = STALE_TMP_SECONDS) -> lis
 
 
 def load_or_train(cfg: RunConfig, device=None, progress: bool = True, use_cache: bool = True) -> History:
-    """The cached run of ``cfg`` if there is one, else train it (with its own progress bar) and cache it."""
+    """The cached run of ``cfg`` if there is one, else train it (with its own progress bar) and cache it.
+
+    In a dry run (``dryrun.enabled()``) a synthetic History, and the cache is neither read nor written."""
     device = resolve_device(device)
+    if dryrun.enabled():
+        return dryrun.synthetic(cfg)
     key = config_key(cfg, device)
     path = cache_dir() / f"{key}.pt"
     if use_cache:
@@ -131,8 +135,11 @@ def load_or_train_many(cfgs: list[RunConfig], device=None, progress: bool = True
     the Dask cluster named by ``$GROKUTILS_DASK_SCHEDULER`` if set, else this machine (worker chunks in a
     local process pool, the rest in this process).
     Whichever trains them, the runs are the same (to float tolerance) and each is cached once trained.
+    In a dry run (``dryrun.enabled()``) each config gets a synthetic History, and the cache is neither read nor written.
     """
     device = resolve_device(device)
+    if dryrun.enabled():
+        return [dryrun.synthetic(cfg) for cfg in cfgs]
     keys = [config_key(cfg, device) for cfg in cfgs]
     if use_cache:
         remove_stale_tmp(cache_dir())

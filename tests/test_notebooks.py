@@ -2,7 +2,8 @@
 written), papermill's parameter injection, and the book build with warnings as errors.
 
 The chapters are executed once each at the smoke profile by nbval (``pytest book --nbval-lax``, run before these
-tests by the README's test command); the book build then re-executes them against the run cache nbval filled.
+tests by the README's test command); the book build then re-executes them against the run cache nbval filled. The
+``book`` and ``paper`` profiles are executed as dry runs in ``test_dryrun.py``.
 """
 import importlib
 import inspect

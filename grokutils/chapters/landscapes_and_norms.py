@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
+from grokutils import dryrun
 from grokutils.analysis import landscape
 from grokutils.book import Checks, fmt_step, resolve_profile
 from grokutils.chapters import comprehension_band as band_chapter
@@ -112,8 +113,9 @@ def settings(profile: str | None = None, seed: int = 0, device: str | None = Non
     resolve_device(device)
     preset, grid = _PROFILES[profile], band_chapter.settings(profile, seed=seed, device=device)
     optima = {name: _optimum(grid, where) for name, where in preset["optima"].items()}
-    return LandscapeSettings(profile, device, seed, optima, preset["grid"], preset["max_examples"],
-                             preset["findings"], claims=profile != "smoke")
+    # a dry run (tests) evaluates a small grid on few examples: the real sizes take minutes at book, hours at paper
+    return LandscapeSettings(profile, device, seed, optima, dryrun.at_most(preset["grid"], 5),
+                             dryrun.at_most(preset["max_examples"], 64), preset["findings"], claims=profile != "smoke")
 
 
 def _optimum(grid: band_chapter.BandSettings, where) -> RunConfig:
