@@ -17,6 +17,7 @@
     book       what chapters share: profiles, header, closing line and "Run this chapter" box, glue, Checks
     chapters/  one module per notebook: its settings, numbers and Checks
     export     a run as one downloadable file, and ``load_run`` to read it back
+    records    a run trained elsewhere (a GPU, a cluster) kept as its logged metrics only
     launch     Colab and papermill from the repository setting in ``_config.yml``
     costs      what executing each chapter cost here, per profile
     datafiles  checksummed data files: $GROKUTILS_DATA or a download cache

@@ -3,7 +3,8 @@
 ``plan(cfgs, device)`` splits runs into groups that can share one batched model (``sweep.check_batchable``)
 and picks, per group, how to train it:
 
-- ``"batched"``: the whole group as one batched model in this process (always on a GPU);
+- ``"batched"``: the whole group as one batched model in this process (always on a GPU, whatever mode is asked
+  for except ``"sequential"``: no worker process is started beside an accelerator);
 - ``"sequential"``: one run after another in this process;
 - ``"workers"``: the group split into one chunk per worker process, each process pinned to one thread
   and training its chunk batched (``cores`` chunks on this machine's cores); in a sweep with at least as
@@ -126,9 +127,16 @@ def measure_plan(cfgs: list[RunConfig], device: torch.device, n_cores: int | Non
 
 def plan(cfgs: list[RunConfig], device: torch.device, mode: str | None = None, n_workers: int | None = None,
          ) -> list[Chunk]:
-    """The chunks that train ``cfgs``: per batchable group, ``mode`` if given, else the measured best."""
+    """The chunks that train ``cfgs``: per batchable group, ``mode`` if given, else the measured best.
+
+    On a device other than the CPU no worker process is ever started: each group is one batched model (one per equal
+    data size under ``"workers_by_size"``), whatever ``mode`` asks, except ``"sequential"``, which trains in this
+    process too and keeps each run's own training time (what a chapter timing runs one by one reads).
+    """
     check_choice("mode", mode, MODES + (None,))
     chunks, found, n_workers = [], groups(cfgs), n_workers or cores()
+    if device.type != "cpu" and mode != "sequential":
+        return _on_accelerator(cfgs, found, device.type, mode)
     if mode == "workers_by_size":
         return [Chunk(tuple(cfgs[i] for i in same), tuple(same), "batched", threads=1, why="asked for", group=g)
                 for g, group in enumerate(found) for same in _by_size(cfgs, group)]
@@ -140,6 +148,17 @@ def plan(cfgs: list[RunConfig], device: torch.device, mode: str | None = None, n
         split_over = 1 if len(found) >= n_workers else n_workers
         chunks += [dataclasses.replace(c, group=g) for c in _split(members, group, chosen, split_over, why)]
     return chunks
+
+
+def _on_accelerator(cfgs: list[RunConfig], found: list[list[int]], device_type: str, mode: str | None) -> list[Chunk]:
+    """One batched model per group (per equal data size under ``"workers_by_size"``), in this process: forked workers
+    cannot share a CUDA context, and CPU workers would leave the device idle."""
+    why = f"one batched model on {device_type}"
+    if mode in ("workers", "workers_by_size"):
+        why += f"; {mode!r} was asked for, but worker processes run only on a CPU"
+    parts = [(g, same) for g, group in enumerate(found)
+             for same in (_by_size(cfgs, group) if mode == "workers_by_size" else [group])]
+    return [Chunk(tuple(cfgs[i] for i in same), tuple(same), "batched", why=why, group=g) for g, same in parts]
 
 
 def _by_size(cfgs: list[RunConfig], group: list[int]) -> list[list[int]]:
@@ -176,7 +195,11 @@ def describe(chunks: list[Chunk]) -> str:
     lines = []
     for g in sorted({c.group for c in chunks}):
         mine = [c for c in chunks if c.group == g]
-        how = f"{len(mine)} worker processes, 1 thread each" if mine[0].threads else mine[0].mode
+        n = len(mine)
+        if mine[0].threads:
+            how = f"{n} worker process{'es' if n > 1 else ''}, 1 thread each"
+        else:
+            how = f"{n} batched models, one per data size" if n > 1 and mine[0].mode == "batched" else mine[0].mode
         how += " (one batched model each)" if mine[0].threads and max(len(c.cfgs) for c in mine) > 1 else ""
         lines.append(f"{sum(len(c.cfgs) for c in mine)} runs: {how} ({mine[0].why})")
     return "\n".join(lines)

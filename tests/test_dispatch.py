@@ -45,6 +45,35 @@ def test_workers_by_size_batch_only_runs_with_data_of_one_size(tiny_run):
     assert all(c.threads == 1 and c.mode == "batched" for c in chunks)
 
 
+@pytest.mark.parametrize("mode", [None, "batched", "workers"])
+def test_on_an_accelerator_each_group_is_one_batched_model(tiny_run, blobs_run, mode):
+    cfgs = [tiny_run(seed=s) for s in range(5)] + [blobs_run(seed=0), blobs_run(seed=1)]
+    chunks = dispatch.plan(cfgs, torch.device("cuda"), mode=mode, n_workers=2)  # the plan reads only the device's type
+    assert [c.indices for c in chunks] == [(0, 1, 2, 3, 4), (5, 6)]
+    assert all(c.mode == "batched" and c.threads is None for c in chunks)
+    line = dispatch.describe(chunks).splitlines()[0]
+    assert line.startswith("5 runs: batched (one batched model on cuda")
+    assert ("'workers' was asked for, but worker processes run only on a CPU" in line) == (mode == "workers")
+
+
+def test_on_an_accelerator_workers_by_size_batches_each_data_size(tiny_run):
+    cfgs = [tiny_run(seed=s).replace(frac_train=f) for f in (0.5, 0.3) for s in range(2)]
+    chunks = dispatch.plan(cfgs, torch.device("cuda"), mode="workers_by_size", n_workers=2)
+    assert [c.indices for c in chunks] == [(0, 1), (2, 3)] and all(c.threads is None for c in chunks)
+    assert dispatch.describe(chunks).startswith("4 runs: 2 batched models, one per data size (one batched model on cuda")
+    sequential = dispatch.plan(cfgs, torch.device("cuda"), mode="sequential")
+    assert [c.indices for c in sequential] == [(i,) for i in range(4)], "sequential keeps each run's own time"
+
+
+def test_no_worker_pool_is_started_for_an_accelerator_plan(tiny_run, monkeypatch):
+    monkeypatch.setattr(dispatch, "local_workers", lambda n: pytest.fail("a worker pool was started"))
+    cfgs = [tiny_run(steps=5, seed=s) for s in range(3)]
+    for mode in ("workers", "workers_by_size"):
+        chunks = dispatch.plan(cfgs, torch.device("cuda"), mode=mode, n_workers=2)
+        done = dispatch.execute(chunks, "cpu", None, progress=False)  # trained here on the CPU, as planned for CUDA
+        assert sorted(done) == [0, 1, 2]
+
+
 def test_the_pool_starts_the_largest_chunks_first(tiny_run):
     cfgs = [tiny_run(seed=0, steps=10), tiny_run(seed=0, steps=40), tiny_run(seed=0, steps=20), tiny_run(seed=1, steps=40)]
     cfgs[2] = cfgs[2].replace(batch_size=8)
