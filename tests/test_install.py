@@ -58,6 +58,7 @@ def test_the_install_cell_installs_grokutils_keeps_torch_and_a_chapter_runs(tmp_
     commit = run(["git", "-C", str(REPO), "rev-parse", "HEAD"]).strip()
     run([python, "-m", "venv", str(venv)])
     pip, vpython = [str(venv / "bin" / "python"), "-m", "pip"], str(venv / "bin" / "python")
+    run([*pip, "install", "-q", "--upgrade", "pip"])  # Colab's pip is recent; the one venv bundles may reject file URLs
     run([*pip, "install", "-q", TORCH])
     torch_before = run([vpython, "-c", "import torch; print(torch.__version__)"]).strip()
     run([*pip, "install", *install_arguments(CHAPTER, f"git+file://{clone}@{commit}")])
