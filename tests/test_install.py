@@ -63,12 +63,12 @@ def test_the_install_cell_installs_grokutils_keeps_torch_and_a_chapter_runs(tmp_
     torch_before = run([vpython, "-c", "import torch; print(torch.__version__)"]).strip()
     run([*pip, "install", *install_arguments(CHAPTER, f"git+file://{clone}@{commit}")])
     assert run([vpython, "-c", "import torch; print(torch.__version__)"]).strip() == torch_before, "torch was replaced"
-    where = run([vpython, "-c", "import grokutils; print(grokutils.__file__)"]).strip()
+    where = run([vpython, "-c", "import grokutils; print(grokutils.__file__)"], cwd=tmp_path).strip()
     assert where.startswith(str(venv)), f"grokutils imported from {where}, not the fresh environment"
     run([*pip, "install", "-q", "ipykernel", "papermill"])  # Colab has the kernel; papermill runs the chapter here
     env = {**os.environ, "GROKUTILS_CACHE": str(tmp_path / "cache"), "GROKUTILS_PROFILE": "smoke", "MPLBACKEND": "Agg",
            "PATH": f"{venv / 'bin'}{os.pathsep}{os.environ['PATH']}"}
     env.pop("PYTHONPATH", None)
     run([str(venv / "bin" / "papermill"), str(CHAPTER), str(tmp_path / "out.ipynb"), "--cwd", str(tmp_path),
-         "-k", "python3"], env=env)
+         "-k", "python3"], env=env, cwd=tmp_path)
     assert "all checks passed" in (tmp_path / "out.ipynb").read_text()
