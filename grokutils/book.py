@@ -247,7 +247,8 @@ class Checks:
     def report(self) -> list[Check]:
         """Print every check with its measured value; raise AssertionError naming the failed ones."""
         for c in self.results:
-            verdict = ("PASS" if c.passed else "FAIL") if c.asserted else f"DRY RUN ({'pass' if c.passed else 'fail'}, not asserted)"
+            verdict = "PASS" if c.passed else "FAIL"
+            verdict = verdict if c.asserted else f"DRY RUN ({verdict.lower()}, not asserted)"
             print(f"{verdict}  {c.claim}  (measured: {c.measured})")
         if not self.claims:
             print("this profile asserts only the mechanics, not the chapter's findings")

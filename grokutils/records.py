@@ -66,7 +66,8 @@ def save_record(history: History, path: str | Path) -> Path:
 
 def origin(device: str) -> str:
     """This machine as a record names it: host architecture, the device's name, torch and grokutils versions."""
-    name = torch.cuda.get_device_name() if device.startswith("cuda") and torch.cuda.is_available() else platform.processor()
+    on_gpu = device.startswith("cuda") and torch.cuda.is_available()
+    name = torch.cuda.get_device_name() if on_gpu else platform.processor()
     return f"{platform.machine()} {name or 'cpu'}, torch {torch.__version__}, grokutils {__version__}"
 
 
