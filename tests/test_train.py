@@ -146,4 +146,5 @@ def test_max_eval_train_in_a_batch_of_runs_with_their_own_splits(tiny_run):
     alone = [train(c, progress=False) for c in cfgs]
     together = train_many(cfgs, progress=False)
     for a, b in zip(alone, together):
-        torch.testing.assert_close(a.train_acc, b.train_acc) and torch.testing.assert_close(a.val_acc, b.val_acc)
+        torch.testing.assert_close(a.train_acc, b.train_acc)
+        torch.testing.assert_close(a.val_acc, b.val_acc)
