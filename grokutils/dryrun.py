@@ -25,6 +25,7 @@ import torch
 
 from grokutils.config import RunConfig
 from grokutils.history import PROBES, History
+from grokutils.step import stacked_norms
 
 DRY_RUN_ENV = "GROKUTILS_DRY_RUN"
 DEVICE = "dry run (synthetic, not trained)"
@@ -50,7 +51,8 @@ def enabled() -> bool:
 
 def synthetic(cfg: RunConfig) -> History:
     """A made-up History of ``cfg``'s run: its log steps, metrics, probes, checkpoints and weights (see the module)."""
-    state, params, norm = _initial(cfg.model)
+    state, params = _initial(cfg.model)
+    stacked = {name: p[None] for name, p in params.items()}
     fit_at, general_at = _timing(cfg)
     steps = torch.tensor(cfg.train.log_steps(), dtype=torch.long)
     u = _position(steps, cfg.train)
@@ -63,8 +65,8 @@ def synthetic(cfg: RunConfig) -> History:
     scale = 1 + 0.5 * bump - 0.3 * (val_acc - chance) / (1 - chance)
     metrics = {"train_loss": start_loss * (1 - train_acc) + 1e-4,
                "val_loss": start_loss * (1 + bump) * (1 - val_acc) + 1e-4,
-               "train_acc": train_acc, "val_acc": val_acc, "weight_norm": norm * scale}
-    stacked = {name: p[None] for name, p in params.items()}
+               "train_acc": train_acc, "val_acc": val_acc,
+               "weight_norm": float(stacked_norms(list(stacked.values()))[0]) * scale}
     for probe in cfg.train.probes:
         metrics.update({name: float(col[0]) * scale for name, col in PROBES[probe](stacked).items()})
     stopped = cfg.train.stop_at_val_acc is not None and bool(val_acc[-1] >= cfg.train.stop_at_val_acc)
@@ -112,13 +114,12 @@ def _stop_early(cfg: RunConfig, steps, u, train_acc, val_acc):
 
 
 @lru_cache(maxsize=256)
-def _initial(model_cfg) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor], float]:
-    """The model's initial weights (its state_dict), its parameters by name and their total L2 norm, built once per
-    model config (the runs of a sweep share them; their tensors are never written to)."""
+def _initial(model_cfg) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+    """The model's initial weights (its state_dict) and its parameters by name, built once per model config (the runs
+    of a sweep share them; their tensors are never written to)."""
     model = model_cfg.build()
     state = {k: v.detach() for k, v in model.state_dict().items()}
-    params = {name: state[name] for name, _ in model.named_parameters()}
-    return state, params, math.sqrt(sum(float(t.float().pow(2).sum()) for t in params.values()))
+    return state, {name: state[name] for name, _ in model.named_parameters()}
 
 
 @lru_cache(maxsize=256)

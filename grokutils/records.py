@@ -9,9 +9,7 @@ grokutils versions). No weights: a record of a 200-log run is a few tens of kilo
 from __future__ import annotations
 
 import json
-import os
 import platform
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +19,7 @@ from grokutils import __version__
 from grokutils.config import RunConfig
 from grokutils.export import config_from_description
 from grokutils.history import History
+from grokutils.runs import atomic_write
 
 FORMAT = "grokutils-record"
 VERSION = 1
@@ -51,16 +50,7 @@ def save_record(history: History, path: str | Path) -> Path:
     blob = {"format": FORMAT, "version": VERSION, "config": history.config.describe(), "device": history.device,
             "origin": origin(history.device), "wall_seconds": history.wall_seconds,
             "steps": history.steps.tolist(), "metrics": {k: v.tolist() for k, v in history.metrics.items()}}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(blob, f, sort_keys=True, default=str)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda f: json.dump(blob, f, sort_keys=True, default=str), binary=False)
     return path
 
 
@@ -75,12 +65,25 @@ def load_record(path: str | Path, config: RunConfig | None = None) -> Record:
     """The record at ``path``; its History carries ``config`` when given (it must be the record's), else the config
     rebuilt from the file. Raises ValueError naming the file when it is not a record, or holds another run."""
     path = Path(path)
+    blob = _read(path)
+    if not _is_record(blob):
+        raise ValueError(f"{path} is not a {FORMAT} file of version {VERSION} (write one with records.save_record)")
+    return _record(blob, path, config)
+
+
+def _read(path: Path):
     try:
-        blob = json.loads(path.read_text())
+        return json.loads(path.read_text())
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ValueError(f"{path} is not a readable record ({type(err).__name__}: {err})") from None
-    if not isinstance(blob, dict) or blob.get("format") != FORMAT or blob.get("version") != VERSION:
-        raise ValueError(f"{path} is not a {FORMAT} file of version {VERSION} (write one with records.save_record)")
+
+
+def _is_record(blob) -> bool:
+    return isinstance(blob, dict) and blob.get("format") == FORMAT and blob.get("version") == VERSION
+
+
+def _record(blob: dict, path: Path, config: RunConfig | None) -> Record:
+    """The Record of a file's parsed ``blob`` (a record of this format and version)."""
     if config is not None and not _same(config.describe(), blob.get("config", {})):
         raise ValueError(f"{path} holds another run than the config asked for")
     try:
@@ -101,11 +104,11 @@ def find(config: RunConfig, folder: str | Path = "records") -> Record | None:
     folder = Path(folder)
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else ():
         try:
-            described = json.loads(path.read_text()).get("config")
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError, AttributeError):
-            described = None
-        if described is not None and _same(config.describe(), described):
-            return load_record(path, config)
+            blob = _read(path)
+        except ValueError:
+            continue
+        if _is_record(blob) and _same(config.describe(), blob.get("config", {})):
+            return _record(blob, path, config)
     return None
 
 

@@ -82,11 +82,17 @@ def checkpoint_path(path: Path) -> Path:
 
 def atomic_save(obj, path: Path) -> None:
     """``torch.save`` to ``path`` through a temporary file, so ``path`` is whole or absent; group-readable."""
+    atomic_write(path, lambda f: torch.save(obj, f))
+
+
+def atomic_write(path: Path, write, binary: bool = True) -> None:
+    """``write(file)`` into a temporary file beside ``path``, then moved onto it: ``path`` is whole or absent;
+    group-readable. ``binary``: the file is opened in bytes mode, else as text."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
+        with os.fdopen(fd, "wb" if binary else "w") as f:
+            write(f)
         os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     except BaseException:

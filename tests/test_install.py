@@ -4,7 +4,6 @@ address (here a local clone's), keeps the torch already there, and a chapter the
 The environment uses the oldest Python the package declares (``requires-python``). The clone holds the committed
 state of this checkout (HEAD): uncommitted changes are not installed.
 """
-import json
 import os
 import re
 import shlex
@@ -32,10 +31,8 @@ def oldest_python() -> str:
 
 
 def install_arguments(notebook: Path, url: str) -> list[str]:
-    """The ``%pip install`` arguments of ``notebook``'s install cell, with the repository's address replaced by ``url``."""
-    cell = next("".join(c["source"]) for c in json.loads(notebook.read_text())["cells"]
-                if "".join(c["source"]).startswith(launch.INSTALL_MARK))
-    line = next(ln for ln in cell.splitlines() if "%pip install" in ln)
+    """The ``%pip install`` arguments of ``notebook``'s install cell, the repository's address replaced by ``url``."""
+    line = next(ln for ln in launch._install_source(notebook).splitlines() if "%pip install" in ln)
     repo = launch.repository()
     address = f"git+{repo.url.rstrip('/')}@{repo.branch}"
     args = shlex.split(line.split("%pip install", 1)[1])
