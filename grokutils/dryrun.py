@@ -41,12 +41,34 @@ ACC_RESOLUTION = 1e-3
 """Synthetic accuracies are multiples of this, as real ones are counts over a set: they reach 0 and 1 exactly."""
 
 
-def enabled() -> bool:
-    """True when ``$GROKUTILS_DRY_RUN`` is ``"1"``; ``""``, unset or ``"0"`` is off, anything else is an error."""
+MODES = ("", "0", "1", "null")
+"""``$GROKUTILS_DRY_RUN``'s values: off ("" or "0"), the dry run ("1"), and the null fixture ("null")."""
+NULL_BANNER = ("NULL FIXTURE ($GROKUTILS_DRY_RUN=null): every run on this page is synthetic and learns nothing "
+               "(accuracy at chance, the loss falling by 0.001); the chapter's Checks must fail")
+
+
+def _mode() -> str:
     value = os.environ.get(DRY_RUN_ENV, "")
-    if value not in ("", "0", "1"):
-        raise ValueError(f"{DRY_RUN_ENV}={value!r} is not supported; allowed values: ('', '0', '1')")
-    return value == "1"
+    if value not in MODES:
+        raise ValueError(f"{DRY_RUN_ENV}={value!r} is not supported; allowed values: {MODES}")
+    return value
+
+
+def enabled() -> bool:
+    """True when runs are synthetic: ``$GROKUTILS_DRY_RUN`` is ``"1"`` (the dry run) or ``"null"`` (the null fixture);
+    ``""``, unset or ``"0"`` is off, anything else is an error."""
+    return _mode() in ("1", "null")
+
+
+def null() -> bool:
+    """True for the null fixture (``$GROKUTILS_DRY_RUN=null``): every synthetic run learns nothing, and the Checks
+    assert the chapter's findings on it, so that a chapter whose Checks pass there has a check that cannot fail."""
+    return _mode() == "null"
+
+
+def banner() -> str:
+    """What the page says of its synthetic runs: ``BANNER``, or ``NULL_BANNER`` for the null fixture."""
+    return NULL_BANNER if null() else BANNER
 
 
 def synthetic(cfg: RunConfig) -> History:
@@ -67,11 +89,22 @@ def synthetic(cfg: RunConfig) -> History:
                "val_loss": start_loss * (1 + bump) * (1 - val_acc) + 1e-4,
                "train_acc": train_acc, "val_acc": val_acc,
                "weight_norm": float(stacked_norms(list(stacked.values()))[0]) * scale}
+    if null():
+        metrics, scale = _nothing_learned(u, chance, start_loss, metrics["weight_norm"][0]), torch.ones_like(u)
     for probe in cfg.train.probes:
         metrics.update({name: float(col[0]) * scale for name, col in PROBES[probe](stacked).items()})
     stopped = cfg.train.stop_at_val_acc is not None and bool(val_acc[-1] >= cfg.train.stop_at_val_acc)
     return History(cfg, steps, {k: v.double() for k, v in metrics.items()}, _train_index(cfg.task), dict(state), 0.0,
                    DEVICE, _checkpoints=_checkpoints(cfg, int(steps[-1]) if stopped else None, dict(state)))
+
+
+def _nothing_learned(u: torch.Tensor, chance: float, start_loss: float, norm: float) -> dict[str, torch.Tensor]:
+    """The null fixture's metrics: both accuracies at chance throughout, both losses falling by 0.001 over the run,
+    the weight norm flat."""
+    at_chance = _accuracy(torch.full_like(u, chance))
+    loss = start_loss - 0.001 * u
+    return {"train_loss": loss, "val_loss": loss.clone(), "train_acc": at_chance, "val_acc": at_chance.clone(),
+            "weight_norm": torch.full_like(u, float(norm))}
 
 
 def at_most(value: int | None, dry_limit: int) -> int | None:

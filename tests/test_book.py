@@ -6,7 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from grokutils import book, costs, launch
+from grokutils import book
+from grokutils.book import costs, launch, page
 from grokutils.chapters import power_division
 from grokutils.datafiles import DataFile
 
@@ -29,6 +30,7 @@ def test_describe_device_stopwatch_and_formats():
     assert book.describe_device("cpu").startswith("cpu (")
     assert book.Stopwatch().seconds >= 0
     assert (book.fmt_step(3976), book.fmt_step(None)) == ("3,976", "not reached")
+    assert (book.fmt(None), book.fmt(0.5, ".0%"), book.fmt(None, "", "none")) == ("n/a", "50%", "none")
     assert (book.fmt_pct(0.181), book.fmt_pct(None), book.fmt_pct(1.0, 0)) == ("18.1%", "n/a", "100%")
 
 
@@ -64,7 +66,7 @@ def test_runs_of_one_batch_count_their_shared_time_once(make_history):
 
 def test_finish_records_the_cost_and_glues_the_run_box(capsys, monkeypatch, fresh_cache, make_history):
     glued = {}
-    monkeypatch.setattr(book, "glue", lambda name, value, display=False: glued.setdefault(name, value))
+    monkeypatch.setattr(page, "glue", lambda name, value, display=False: glued.setdefault(name, value))
     settings = power_division.settings("smoke")
     runs = {"main": make_history([0, 1]), "more": [make_history([0, 1]), make_history([0, 1])]}
     for h, seconds in zip((runs["main"], *runs["more"]), (1.5, 2.0, 3.0)):

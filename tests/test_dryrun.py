@@ -22,9 +22,9 @@ def dry(monkeypatch):
 def test_enabled_reads_the_environment(monkeypatch):
     monkeypatch.delenv(dryrun.DRY_RUN_ENV, raising=False)
     assert not dryrun.enabled()
-    for value, on in (("0", False), ("", False), ("1", True)):
+    for value, on, null in (("0", False, False), ("", False, False), ("1", True, False), ("null", True, True)):
         monkeypatch.setenv(dryrun.DRY_RUN_ENV, value)
-        assert dryrun.enabled() is on
+        assert dryrun.enabled() is on and dryrun.null() is null
     monkeypatch.setenv(dryrun.DRY_RUN_ENV, "yes")
     with pytest.raises(ValueError, match=r"GROKUTILS_DRY_RUN='yes'.*allowed values"):
         dryrun.enabled()
@@ -51,6 +51,20 @@ def test_synthetic_curves_rise_and_fall(tiny_run):
     assert general is None or general > fit, "validation accuracy rises after training accuracy"
     assert h.train_loss[-1] < h.train_loss[0] / 100
     assert h.val_loss.max() > h.val_loss[0], "the validation loss first rises"
+
+
+def test_the_null_fixture_learns_nothing_and_its_checks_assert_findings(tiny_run, monkeypatch):
+    monkeypatch.setenv(dryrun.DRY_RUN_ENV, "null")
+    cfg = tiny_run(steps=1000, n_logs=40, probes=("weight_norms",))
+    h = dryrun.synthetic(cfg)
+    chance = round(1 / cfg.task.p, 3)
+    assert torch.allclose(h.train_acc, torch.full_like(h.train_acc, chance)) and torch.equal(h.val_acc, h.train_acc)
+    assert h.train_loss[0] - h.train_loss[-1] == pytest.approx(0.001) and h.steps.tolist() == cfg.train.log_steps()
+    assert h.weight_norm.unique().numel() == 1 and dryrun.banner() == dryrun.NULL_BANNER
+    checks = book.Checks(claims=True)
+    checks.claim("a finding the null fixture does not show", 0, False)
+    with pytest.raises(AssertionError, match="a finding the null fixture"):
+        checks.report()
 
 
 def test_synthetic_runs_differ_by_config_and_are_repeatable(tiny_run):

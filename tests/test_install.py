@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import tomllib
 
-from grokutils import launch
+from grokutils.book import launch
 
 REPO = Path(__file__).resolve().parents[1]
 CHAPTER = REPO / "book" / "power_division.ipynb"

@@ -20,7 +20,7 @@ import pytest
 import torch
 import yaml
 
-from grokutils import launch
+from grokutils.book import launch
 from grokutils.export import load_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,7 +62,7 @@ def module_of(path: Path):
 
 
 def test_install_cells_follow_the_repository_in_config():
-    assert launch.install_cells_out_of_date() == [], "run `python -m grokutils.launch` after changing repository.url"
+    assert launch.install_cells_out_of_date() == [], "run `python -m grokutils.book.launch` after changing repository.url"
 
 
 def test_every_notebook_is_in_the_toc():

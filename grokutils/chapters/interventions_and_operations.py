@@ -10,8 +10,8 @@ budget, against the fraction):
 - ``operations``: Power et al.'s Figure 2, right: the same kind of curve for their operations mod p and products in
   S5, with their optimiser (AdamW, weight decay 1, minibatches of min(512, half the training set)).
 
-The Checks assert the sources' findings (``FINDINGS``) where this profile's runs show them, and their negation where
-they do not (``BOOK_FINDINGS``); the prose quotes which.
+Each finding (``FINDINGS``) is judged with a margin and a power condition; the Checks assert the verdict each profile
+declares (``BOOK_FINDINGS`` at ``book``), and the prose quotes the verdicts.
 """
 from __future__ import annotations
 
@@ -21,8 +21,9 @@ import statistics
 from dataclasses import dataclass
 
 from grokutils.analysis.symmetry import mirror_share
-from grokutils.book import Checks, fmt_fraction, resolve_profile
-from grokutils.config import RunConfig, check_int, resolve_device
+from grokutils.book import (DOES_NOT_HOLD, HOLDS, NOT_TESTED, UNDECIDED, Checks, Evidence, Finding, asserts_findings, check_seed,
+                            fmt_fraction, judge_all, resolve_profile, verdict_glue)
+from grokutils.config import RunConfig, resolve_device
 from grokutils.history import History
 from grokutils.recipes import nanda_model, nanda_run, power_model
 from grokutils.tasks import ModularConfig, PermutationConfig
@@ -53,31 +54,62 @@ OPERATIONS = {"x+y": ("mod", "add"), "x-y": ("mod", "sub"), "x/y": ("mod", "div"
               "S5: x.y.x^-1": ("S5", "x.y.x^-1"), "S5: x.y.x": ("S5", "x.y.x")}
 """Power et al.'s operations (their Appendix A.1), by label: a modular operation (``tasks.modular.OPERATIONS``) or a
 product in S5 (``tasks.permutations.PRODUCTS``)."""
-FINDINGS = ("adamw_beats_adam", "weight_decay_most", "towards_init_between", "small_lr_limits", "adam_high_fraction",
-            "no_decay_only_mirror", "sum_no_more_than_difference", "sub_like_div", "cubic_never",
-            "s5_needs_more_than_sum")
-"""The findings the Checks assert. Interventions: AdamW (weight decay 1) reaches the level at a smaller fraction than
-Adam at the same lr; a variant with weight decay towards the origin has the largest area under its curve (the mean of
-its best validation accuracies over the fractions); weight decay towards the initialisation helps (an area at least
-``margin`` larger than Adam's at the same lr) but less than towards the origin (at least ``margin`` smaller than
-AdamW's); Adam at lr 3e-4 has an area at least ``margin`` smaller than at 1e-3 and 3e-3; full-batch Adam without
-weight decay still reaches ``some_acc`` at the largest fraction; and (the chapter's own reading of that last finding)
-every variant without weight decay has its best validation accuracy within ``mirror_tol`` of the share of held-out pairs whose mirror image was
-trained, at every fraction. Operations: x+y reaches the level at a fraction no larger than x-y does; x-y and x/y reach
-it within one fraction of each other (or neither does); x^3+xy^2+y stays below ``cubic_acc`` at every fraction while
-every other modular operation reaches it somewhere; S5's x.y needs a larger fraction than x+y (or does not reach the
-level)."""
-SOURCES = dict.fromkeys(FINDINGS, True)
-"""What the sources state (the report's Figure 5 and its caption; Power et al.'s Figure 2 and Section 3.3), and the
-chapter's own ``no_decay_only_mirror``, asserted wherever findings are."""
+FIT_ACC = 0.99
+"""A run has fitted its training set when its training accuracy reaches this."""
+AREA_MARGIN = 0.02
+"""How far (in area, or accuracy) a measurement must clear its threshold for a verdict either way (set in issue 27,
+after the ``book`` runs of issue 15 were known)."""
+_FRACTION = "(a fraction never reached counting as larger than any; the difference in fractions, above 0)"
+REPORT = "hu_zhou_yu_exploring_grokking"
+POWER = "power2022grokking"
+FINDINGS = (
+    Finding("adamw_beats_adam", "AdamW (weight decay 1) needs less data than Adam at the same learning rate", REPORT,
+            "the smallest fraction at which Adam reaches the level minus AdamW's " + _FRACTION,
+            "AdamW reached the level at some fraction"),
+    Finding("weight_decay_most", "weight decay towards the origin helps most", REPORT,
+            "the largest area under a data-efficiency curve (the mean best validation accuracy over the fractions) of a "
+            "variant with weight decay towards the origin, minus the largest of the others'",
+            "some variant reached the level at some fraction", margin=AREA_MARGIN),
+    Finding("towards_init_between", "weight decay towards the initialisation helps, but less than towards the origin",
+            REPORT, "towards init's area at least 5 points above Adam's and 5 below AdamW's (the smaller slack)",
+            "AdamW's area exceeds Adam's by more than 10 points (room for a variant between them)",
+            margin=AREA_MARGIN),
+    Finding("small_lr_limits", "a small learning rate (3e-4) limits Adam", REPORT,
+            "Adam's area at lr 3e-4 at least 5 points below the smaller of its areas at 1e-3 and 3e-3 (the slack)",
+            "Adam at lr 1e-3 or 3e-3 generalised beyond the mirrored pairs (its best validation accuracy more than 5 "
+            "points above their share at some fraction)", margin=AREA_MARGIN),
+    Finding("adam_high_fraction", "full-batch Adam without weight decay still generalises at the largest fraction",
+            REPORT, "Adam's best validation accuracy at the largest fraction, minus 50%",
+            "Adam's run at the largest fraction fitted its training set (99%)", margin=AREA_MARGIN),
+    Finding("no_decay_only_mirror", "without weight decay, a variant only gets the pairs whose mirror image was trained "
+            "(ours: the reading of the finding above)", REPORT,
+            "5 points minus the largest distance between a variant's best validation accuracy and the share of "
+            "mirrored held-out pairs, over the variants without weight decay and the fractions",
+            margin=AREA_MARGIN),
+    Finding("sum_no_more_than_difference", "x+y needs no more data than x-y", POWER,
+            "the smallest fraction at which x-y reaches the level minus x+y's " + _FRACTION + " or equal (0 counts)",
+            "x+y reached the level at some fraction"),
+    Finding("sub_like_div", "x-y and x/y need about as much data", POWER,
+            "1.5 minus the distance in grid steps between the smallest fractions at which the two reach the level (a "
+            "fraction never reached two steps past the grid)", "at least one of them reached the level"),
+    Finding("cubic_never", "x^3+xy^2+y is never learned where the other modular operations are", POWER,
+            "95% minus x^3+xy^2+y's best validation accuracy at any fraction",
+            "every other modular operation reached 95% at some fraction", margin=AREA_MARGIN),
+    Finding("s5_needs_more_than_sum", "S5's x.y needs more data than x+y", POWER,
+            "the smallest fraction at which S5's x.y reaches the level minus x+y's " + _FRACTION,
+            "x+y reached the level at some fraction"),
+)
+"""The report's Figure 5 and its caption, Power et al.'s Figure 2 and Section 3.3, and the chapter's own
+``no_decay_only_mirror``."""
+SOURCES = dict(dict.fromkeys((f.name for f in FINDINGS), HOLDS), no_decay_only_mirror=UNDECIDED)
+"""What the sources state; ``no_decay_only_mirror``, our reading of the ``book`` runs, is not declared at ``paper``
+(undecided: printed, not asserted)."""
 NO_DECAY = ("Adam, lr 3e-4", "Adam, lr 1e-3", "Adam, lr 3e-3", "Adam + update noise", "Adam + weight noise",
             "Adam, minibatch", "Adam + dropout")
 """The variants without weight decay."""
-BOOK_FINDINGS = dict(SOURCES, towards_init_between=False, small_lr_limits=False, s5_needs_more_than_sum=False)
-"""What the ``book`` runs showed (issue 15's closing note): at p = 31 and 2,000 updates, decay towards the initialisation
-and the learning rate change the area by less than the margin (every variant without weight decay stops at the share
-of mirrored pairs), and S5's x.y, whose table is 15 times larger than that of mod 31, reaches the level at 60% where x+y
-first does at 75%."""
+BOOK_FINDINGS = dict(SOURCES, no_decay_only_mirror=HOLDS, towards_init_between=DOES_NOT_HOLD, small_lr_limits=NOT_TESTED,
+                     s5_needs_more_than_sum=DOES_NOT_HOLD)
+"""What the ``book`` runs show on seeds 0 and 1 (issue 27's closing note)."""
 
 BOOK_OPS = ("x+y", "x-y", "x/y", "x^2+y^2", "x^3+xy^2+y", "S5: x.y")
 """The operations of ``book`` (and ``smoke``): the issue's minimum, which the prose discusses."""
@@ -122,7 +154,8 @@ class InterventionSettings:
         minibatch: the minibatch variants' batch size.
         grok: whether the operations train ``openai/grok``'s 2-layer model (``paper``) or Nanda et al.'s 1-layer one.
         mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: the measured fastest).
-        findings: ``FINDINGS`` -> whether the Checks assert the finding (True) or its negation (False).
+        findings: each finding's name -> the verdict this profile's runs give (``book.VERDICTS``), which the Checks
+            assert.
         claims: whether this profile asserts the chapter's findings (False at ``smoke``).
         level: a point *reaches* the level when its best validation accuracy within the budget (the mean over its
             seeds) is at least this (99%, the issue's table) ...
@@ -194,7 +227,7 @@ def run_label(group: str, fraction: float, k: int = 0) -> str:
 def settings(profile: str | None = None, seed: int = 0, device: str | None = None) -> InterventionSettings:
     """The chapter's runs at ``profile`` (the notebook's parameters)."""
     profile = resolve_profile(profile)
-    check_int("seed", seed, 0)
+    check_seed(seed, _PROFILES[profile]["n_seeds"])
     resolve_device(device)
     pre = _PROFILES[profile]
     interventions = {name: {f: [_intervention(pre, name, f, seed)] for f in pre["i_fractions"]}
@@ -204,7 +237,7 @@ def settings(profile: str | None = None, seed: int = 0, device: str | None = Non
         fractions = pre["s5_fractions" if OPERATIONS[op][0] == "S5" else "o_fractions"]
         operations[op] = {f: [_operation(pre, op, f, seed + k) for k in range(pre["n_seeds"])] for f in fractions}
     return InterventionSettings(profile, device, seed, pre["p"], interventions, operations, pre["minibatch"],
-                                pre["grok"], pre["mode"], pre["findings"], claims=profile != "smoke")
+                                pre["grok"], pre["mode"], pre["findings"], claims=asserts_findings(profile))
 
 
 def _intervention(pre: dict, name: str, fraction: float, seed: int) -> RunConfig:
@@ -249,11 +282,13 @@ def run_all(s: InterventionSettings, load_many, **kwargs) -> dict[str, History]:
 
 
 def point(histories: list[History], level: float) -> dict:
-    """One point of a curve from its seeds' runs: the mean best validation accuracy, whether it reaches ``level``, the
+    """One point of a curve from its seeds' runs: the mean best validation accuracy, whether it reaches ``level``,
+    whether every seed fitted its training set (``FIT_ACC``), the
     median step at which the seeds reached it (None unless all did), the last logged step, and finiteness."""
     best = statistics.fmean(h.val_acc.max().item() for h in histories)
     steps = [h.steps_to("val_acc", level) for h in histories]
     return {"best_val": best, "reached": best >= level,
+            "fitted": all(h.train_acc.max().item() >= FIT_ACC for h in histories),
             "general_step": None if None in steps else int(statistics.median(steps)),
             "last_step": max(int(h.steps[-1]) for h in histories), "finite": all(h.is_finite() for h in histories)}
 
@@ -302,27 +337,69 @@ def _within_one_fraction(a: dict, b: dict) -> bool:
     return abs(grid.index(fa) - grid.index(fb)) <= 1
 
 
-def verdicts(r: dict, s: InterventionSettings) -> dict[str, bool]:
-    """Whether each finding (``FINDINGS``) holds in ``r`` (from ``measure``)."""
+def _fraction_gap(more: dict, less: dict) -> float | None:
+    """How much larger a fraction ``more`` needs to reach the level than ``less`` (inf: only ``less`` reaches it;
+    None: ``less`` never does)."""
+    f_more, f_less = smallest_reached(more), smallest_reached(less)
+    return None if f_less is None else (math.inf if f_more is None else f_more - f_less)
+
+
+def _step_distance(a: dict, b: dict) -> float | None:
+    """1.5 minus the grid steps between the smallest fractions at which ``a`` and ``b`` reach the level (a fraction
+    never reached two steps past the grid: one reaching it and the other not counts as unlike; None: neither does)."""
+    grid = sorted(a)
+    index = [len(grid) + 1 if f is None else grid.index(f) for f in (smallest_reached(a), smallest_reached(b))]
+    return None if index == [len(grid) + 1] * 2 else 1.5 - abs(index[0] - index[1])
+
+
+def evidence(r: dict, s: InterventionSettings) -> dict[str, list[Evidence]]:
+    """Each finding's measurement in ``r`` (from ``measure``): the points pool their seeds, so one Evidence each."""
     iv, ops = r["interventions"], r["operations"]
     areas = {name: area(points) for name, points in iv.items()}
-    adam = iv["Adam, lr 1e-3"]
+    adam, m = iv["Adam, lr 1e-3"], s.margin
     modular = [op for op in ops if not op.startswith("S5") and op != "x^3+xy^2+y"]
-    best = {op: max(x["best_val"] for x in ops[op].values()) for op in ops}
-    out = {"adamw_beats_adam": _needs_no_more(iv["AdamW"], adam) and smallest_reached(iv["AdamW"]) != smallest_reached(adam),
-           "weight_decay_most": max(areas, key=areas.get) in WEIGHT_DECAY,
-           "towards_init_between": areas["Adam, lr 1e-3"] + s.margin <= areas["AdamW towards init"]
-           <= areas["AdamW"] - s.margin,
-           "small_lr_limits": areas["Adam, lr 3e-4"] + s.margin <= min(areas["Adam, lr 1e-3"], areas["Adam, lr 3e-3"]),
-           "adam_high_fraction": adam[max(adam)]["best_val"] >= s.some_acc,
-           "no_decay_only_mirror": mirror_gap(r) <= s.mirror_tol,
-           "sum_no_more_than_difference": "x-y" in ops and _needs_no_more(ops["x+y"], ops["x-y"]),
-           "sub_like_div": "x/y" in ops and "x-y" in ops and _within_one_fraction(ops["x-y"], ops["x/y"]),
-           "cubic_never": "x^3+xy^2+y" in ops and best["x^3+xy^2+y"] < s.cubic_acc
-           and all(best[op] >= s.cubic_acc for op in modular),
-           "s5_needs_more_than_sum": "S5: x.y" in ops and smallest_reached(ops["x+y"]) is not None
-           and (smallest_reached(ops["S5: x.y"]) is None or smallest_reached(ops["S5: x.y"]) > smallest_reached(ops["x+y"]))}
-    return out
+    best = {op: max(x["best_val"] for x in points.values()) for op, points in ops.items()}
+    measured = _measured(r, s)
+    decay = max(areas[n] for n in areas if n in WEIGHT_DECAY) - max(areas[n] for n in areas if n not in WEIGHT_DECAY)
+    beyond_mirror = any(x["best_val"] > r["mirror"][f] + s.mirror_tol for n in ("Adam, lr 1e-3", "Adam, lr 3e-3")
+                        for f, x in iv[n].items())
+    missing = "not run at this profile"
+    out = {
+        "adamw_beats_adam": (_fraction_gap(adam, iv["AdamW"]), True, "AdamW reached the level at no fraction"),
+        "weight_decay_most": (decay, any(x["reached"] for p in iv.values() for x in p.values()),
+                              "no variant reached the level at any fraction"),
+        "towards_init_between": (min(areas["AdamW towards init"] - areas["Adam, lr 1e-3"] - m,
+                                     areas["AdamW"] - m - areas["AdamW towards init"]),
+                                 areas["AdamW"] - areas["Adam, lr 1e-3"] > 2 * m,
+                                 f"AdamW's area ({areas['AdamW']:.1%}) exceeds Adam's ({areas['Adam, lr 1e-3']:.1%}) by "
+                                 f"{(areas['AdamW'] - areas['Adam, lr 1e-3']) * 100:.0f} points only"),
+        "small_lr_limits": (min(areas["Adam, lr 1e-3"], areas["Adam, lr 3e-3"]) - areas["Adam, lr 3e-4"] - m,
+                            beyond_mirror, "Adam at lr 1e-3 and 3e-3 got no more than the mirrored pairs: the learning "
+                            "rate had nothing to limit"),
+        "adam_high_fraction": (adam[max(adam)]["best_val"] - s.some_acc, adam[max(adam)]["fitted"],
+                               "Adam's run at the largest fraction did not fit its training set"),
+        "no_decay_only_mirror": (s.mirror_tol - mirror_gap(r), True, ""),
+        "sum_no_more_than_difference": (None if "x-y" not in ops else _fraction_gap(ops["x-y"], ops["x+y"]), True,
+                                        missing if "x-y" not in ops else "x+y reached the level at no fraction"),
+        "sub_like_div": (None if {"x-y", "x/y"} - set(ops) else _step_distance(ops["x-y"], ops["x/y"]), True,
+                         missing if {"x-y", "x/y"} - set(ops) else "neither reached the level"),
+        "cubic_never": (None if "x^3+xy^2+y" not in ops else s.cubic_acc - best["x^3+xy^2+y"],
+                        all(best[op] >= s.cubic_acc for op in modular),
+                        missing if "x^3+xy^2+y" not in ops else "not every other modular operation reached "
+                        f"{s.cubic_acc:.0%}"),
+        "s5_needs_more_than_sum": (None if "S5: x.y" not in ops else _fraction_gap(ops["S5: x.y"], ops["x+y"]), True,
+                                   missing if "S5: x.y" not in ops else "x+y reached the level at no fraction"),
+    }
+    # sum_no_more_than_difference: x+y needing the same fraction as x-y holds (the gap 0 counts)
+    if out["sum_no_more_than_difference"][0] is not None:
+        out["sum_no_more_than_difference"] = (out["sum_no_more_than_difference"][0] + 0.01,
+                                              *out["sum_no_more_than_difference"][1:])
+    return {name: [Evidence(score, measured[name], powered, why)] for name, (score, powered, why) in out.items()}
+
+
+def judged(r: dict, s: InterventionSettings) -> list:
+    """Every finding's verdict on ``r`` (``book.judge``)."""
+    return judge_all(FINDINGS, evidence(r, s))
 
 
 def mirror_gap(r: dict) -> float:
@@ -341,53 +418,34 @@ def _curve(points: dict[float, dict]) -> str:
 
 
 def check(results: dict, s: InterventionSettings) -> list:
-    """Assert the chapter's claims on ``results`` (from ``measure``); print each with its measured value.
-
-    Each finding is asserted in the direction ``s.findings`` names for the profile.
-    """
+    """Assert the chapter's claims on ``results`` (from ``measure``): the mechanics, and each finding's verdict as
+    ``s.findings`` declares it; print each with its measured value."""
     r, checks = results, Checks(s.claims)
     checks.expect("every logged metric of every run is finite", r["finite"], r["finite"])
-    held = verdicts(r, s)
     if s.claims:
-        checks.findings(_claims(r, s), held, s.findings)
+        checks.findings(judged(r, s), s.findings)
     return checks.report()
 
 
-def _claims(r: dict, s: InterventionSettings) -> dict[str, tuple[str, str]]:
-    """Each finding's claim and the measured value printed beside it."""
+def _measured(r: dict, s: InterventionSettings) -> dict[str, str]:
+    """Each finding's measured value, as the Checks print it."""
     iv, ops = r["interventions"], r["operations"]
     areas = {name: f"{area(points):.1%}" for name, points in iv.items()}
-    level, margin = f"{s.level:.0%}", f"{s.margin * 100:.0f} points"
     smallest = {op: fmt_fraction(smallest_reached(points)) for op, points in ops.items()}
     return {
-        "adamw_beats_adam": (f"AdamW (weight decay 1) reaches {level} validation accuracy at a smaller fraction than "
-                             f"Adam at the same lr", f"AdamW {fmt_fraction(smallest_reached(iv['AdamW']))}, Adam "
-                             f"{fmt_fraction(smallest_reached(iv['Adam, lr 1e-3']))}"),
-        "weight_decay_most": ("a variant with weight decay towards the origin (AdamW, full batch or minibatch) has the "
-                              "largest area under its data-efficiency curve",
-                              f"largest: {max(iv, key=lambda n: area(iv[n]))}; " +
-                              ", ".join(f"{n} {a}" for n, a in areas.items())),
-        "towards_init_between": (f"weight decay towards the initialisation: an area at least {margin} larger than "
-                                 f"Adam's, and at least {margin} smaller than AdamW's towards the origin",
-                                 f"Adam {areas['Adam, lr 1e-3']}, towards init {areas['AdamW towards init']}, AdamW "
-                                 f"{areas['AdamW']}"),
-        "small_lr_limits": (f"Adam at lr 3e-4 has an area at least {margin} smaller than at lr 1e-3 and 3e-3",
-                            ", ".join(f"{n} {areas[n]}" for n in ("Adam, lr 3e-4", "Adam, lr 1e-3", "Adam, lr 3e-3"))),
-        "adam_high_fraction": (f"full-batch Adam without weight decay reaches at least {s.some_acc:.0%} at the "
-                               "largest fraction", _curve(iv["Adam, lr 1e-3"])),
-        "no_decay_only_mirror": (f"every variant without weight decay has its best validation accuracy within "
-                                 f"{s.mirror_tol * 100:.0f} points of the share of held-out pairs whose mirror (b, a) "
-                                 "was trained, at every fraction",
-                                 f"largest gap {mirror_gap(r):.1%}; mirrored shares {_shares(r['mirror'])}"),
-        "sum_no_more_than_difference": (f"x+y reaches {level} at a fraction no larger than x-y",
-                                        f"x+y {smallest['x+y']}, x-y {smallest.get('x-y', 'not run')}"),
-        "sub_like_div": ("x-y and x/y reach it within one fraction of each other",
-                         f"x-y {smallest.get('x-y', 'not run')}, x/y {smallest.get('x/y', 'not run')}"),
-        "cubic_never": (f"x^3+xy^2+y stays below {s.cubic_acc:.0%} at every fraction, where every other modular "
-                        "operation reaches it", "; ".join(f"{op} {_curve(points)}" for op, points in ops.items()
-                                                          if not op.startswith("S5"))),
-        "s5_needs_more_than_sum": ("S5's x.y needs a larger fraction than x+y (or does not reach the level)",
-                                   f"S5 x.y {smallest.get('S5: x.y', 'not run')}, x+y {smallest['x+y']}"),
+        "adamw_beats_adam": f"AdamW {fmt_fraction(smallest_reached(iv['AdamW']))}, Adam "
+                            f"{fmt_fraction(smallest_reached(iv['Adam, lr 1e-3']))}",
+        "weight_decay_most": f"largest: {max(iv, key=lambda n: area(iv[n]))}; "
+                             + ", ".join(f"{n} {a}" for n, a in areas.items()),
+        "towards_init_between": f"Adam {areas['Adam, lr 1e-3']}, towards init {areas['AdamW towards init']}, AdamW "
+                                f"{areas['AdamW']}",
+        "small_lr_limits": ", ".join(f"{n} {areas[n]}" for n in ("Adam, lr 3e-4", "Adam, lr 1e-3", "Adam, lr 3e-3")),
+        "adam_high_fraction": _curve(iv["Adam, lr 1e-3"]),
+        "no_decay_only_mirror": f"largest gap {mirror_gap(r):.1%}; mirrored shares {_shares(r['mirror'])}",
+        "sum_no_more_than_difference": f"x+y {smallest['x+y']}, x-y {smallest.get('x-y', 'not run')}",
+        "sub_like_div": f"x-y {smallest.get('x-y', 'not run')}, x/y {smallest.get('x/y', 'not run')}",
+        "cubic_never": "; ".join(f"{op} {_curve(points)}" for op, points in ops.items() if not op.startswith("S5")),
+        "s5_needs_more_than_sum": f"S5 x.y {smallest.get('S5: x.y', 'not run')}, x+y {smallest['x+y']}",
     }
 
 
@@ -473,5 +531,4 @@ def glued(r: dict, s: InterventionSettings) -> dict[str, str]:
     out.update(edge_points="; ".join(at_budget_edge(r, s)) or "none")
     out.update(mirror=_shares(r["mirror"]), mirror_gap=f"{mirror_gap(r) * 100:.1f} points",
                mirror_tol=f"{s.mirror_tol * 100:.0f} points", margin=f"{s.margin * 100:.0f} points")
-    out.update({f"verdict_{name}": "holds" if ok else "does not hold" for name, ok in verdicts(r, s).items()})
-    return out
+    return {**out, **verdict_glue(judged(r, s))}

@@ -19,10 +19,12 @@ Run groups (``settings``), each at its source's training fractions:
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
-from grokutils.book import Checks, fmt_fraction, fmt_step, resolve_profile
-from grokutils.config import RunConfig, TrainConfig, check_int, resolve_device
+from grokutils.book import (HOLDS, NOT_TESTED, Checks, Evidence, Finding, asserts_findings, check_seed, fmt_fraction,
+                            fmt_step, judge_all, resolve_profile, verdict_glue)
+from grokutils.config import RunConfig, TrainConfig, resolve_device
 from grokutils.history import History
 from grokutils.recipes import HU_LR, hu_lstm, hu_mlp, nanda_model, nanda_run, power_run, source_adam
 from grokutils.tasks import ModularConfig
@@ -36,21 +38,43 @@ LARGE_INIT = {"MLP": 8.0, "LSTM": 6.0}
 """Omnigrok's large initialisation per model: α = 8 for its MNIST MLP, α = 6 for its IMDb LSTM."""
 TRANSFORMER_ADAMW = dict(optimizer="adamw", lr=1e-3, weight_decay=1.0, betas=(0.9, 0.98), warmup_steps=10)
 """The transformer's optimiser (Nanda et al.'s, the report's), given to the MLP and the LSTM in the test."""
-FINDINGS = ("simple_groks", "simple_30_groks", "power_needs_more_data", "power_delay_peaks_mid", "mlp_no_delay",
-            "lstm_no_delay", "mlp_adamw_delay", "mlp_large_init_delay", "lstm_adamw_delay", "lstm_large_init_delay")
-"""The findings the Checks assert: the transformer on the simple encoding generalises with a delay at some fraction,
-and at 30% in particular; Power's
-encoding needs a larger fraction to reach 99% validation accuracy (on the fractions both encodings ran, the simple one
-reaches it somewhere Power's does not, and never the reverse); Power's encoding has its longest delay at a fraction
-between 40% and 60%; the MLP and the LSTM with the report's Adam show no delay at any fraction; with the transformer's
-AdamW, and with Omnigrok's large initialisation too, each shows a delay at some fraction (what the report's closing
-argument predicts)."""
-SOURCES = dict.fromkeys(FINDINGS, True)
-"""What the report states, or (the four ``*_delay`` findings of the test) what its closing argument predicts."""
-BOOK_FINDINGS = dict(SOURCES, simple_30_groks=False, lstm_adamw_delay=False, lstm_large_init_delay=False)
-"""What the ``book`` runs showed (issue 14's closing note): at p = 31 the transformer on the simple encoding generalised
-at 45% (step 5,868, lag 77x) but not at 30% within 8,000 steps (validation 5.6%); with AdamW the LSTM fitted later
-(steps 1,699 and 2,704 at α = 1 and 6) and its validation accuracy did not rise within its budget."""
+_ROSE = "its validation accuracy rose by at least 20 points in some run"
+_LAG = "the largest half-rise lag (validation over training) among its runs whose validation accuracy rose, as log(lag / 10)"
+REPORT = "hu_zhou_yu_exploring_grokking"
+FINDINGS = (
+    Finding("simple_groks", "the transformer on the simple encoding generalises with a delay at some fraction",
+            REPORT, _LAG + ", above 0, among the runs that reached 99% validation accuracy", _ROSE,
+            margin=math.log(1.5)),
+    Finding("simple_30_groks", "the transformer on the simple encoding generalises at 30% with a delay",
+            REPORT, "the 30% run's half-rise lag, as log(lag / 10), above 0",
+            "the 30% run reached 99% validation accuracy within the budget", margin=math.log(1.5)),
+    Finding("power_needs_more_data", "Power's encoding needs a larger fraction than the simple one to generalise",
+            REPORT, "the smallest fraction at which Power's encoding reaches 99% validation accuracy, minus the simple "
+            "encoding's (a fraction never reached counting as larger than any), above 0",
+            "the simple encoding reached 99% validation accuracy at some fraction"),
+    Finding("power_delay_peaks_mid", "Power's encoding has its longest delay at a fraction near 40-50%",
+            REPORT, "the fraction of its longest delay, inside [40%, 60%] (its distance to the nearer end)",
+            "some run of Power's encoding generalised after fitting"),
+    Finding("mlp_no_delay", "the MLP with the report's Adam shows no delay at any fraction", REPORT,
+            "minus " + _LAG + ", above 0", _ROSE, margin=math.log(1.5)),
+    Finding("lstm_no_delay", "the LSTM with the report's Adam shows no delay at any fraction", REPORT,
+            "minus " + _LAG + ", above 0", _ROSE, margin=math.log(1.5)),
+    Finding("mlp_adamw_delay", "the MLP with AdamW (weight decay 1) shows a delay at some fraction", REPORT,
+            _LAG + ", above 0", _ROSE, margin=math.log(1.5)),
+    Finding("mlp_large_init_delay", "the MLP with AdamW at Omnigrok's large initialisation (α = 8) shows a delay at "
+            "some fraction", REPORT, _LAG + ", above 0", _ROSE, margin=math.log(1.5)),
+    Finding("lstm_adamw_delay", "the LSTM with AdamW (weight decay 1) shows a delay at some fraction", REPORT,
+            _LAG + ", above 0", _ROSE, margin=math.log(1.5)),
+    Finding("lstm_large_init_delay", "the LSTM with AdamW at Omnigrok's large initialisation (α = 6) shows a delay at "
+            "some fraction", REPORT, _LAG + ", above 0", _ROSE, margin=math.log(1.5)),
+)
+"""What the report states, or (the four ``*_delay`` findings of the test) what its closing argument predicts. A run
+shows a delay when its validation accuracy covers half of its rise at least ``lag_ratio`` (10) times later than its
+training accuracy covers half of its own; a lag counts only where the validation accuracy rose by ``min_rise``. The
+margin (a lag beyond 15x or below 6.7x) was set in issue 27, after the ``book`` runs of issue 14 were known."""
+SOURCES = dict.fromkeys((f.name for f in FINDINGS), HOLDS)
+BOOK_FINDINGS = dict(SOURCES, simple_30_groks=NOT_TESTED, lstm_adamw_delay=NOT_TESTED, lstm_large_init_delay=NOT_TESTED)
+"""What the ``book`` runs show on seeds 0 and 1 (issue 27's closing note)."""
 
 _PROFILES = {
     # p; steps of the transformer runs (both encodings), of the MLP and of the LSTM runs (report's Adam and the test
@@ -92,7 +116,8 @@ class EncodingSettings:
         power_grok: whether Power's encoding trains ``openai/grok``'s model and minibatches (``paper``), or the
             simple encoding's model and full batch (``book``, ``smoke``).
         mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: the measured fastest).
-        findings: ``FINDINGS`` -> whether the Checks assert the finding (True) or its negation (False).
+        findings: each finding's name -> the verdict this profile's runs give (``book.VERDICTS``), which the Checks
+            assert.
         claims: whether this profile asserts the chapter's findings (False at ``smoke``).
         fit_acc: a run has fitted when its training accuracy first reaches this (99%) ...
         general_acc: ... and generalised when its validation accuracy first reaches this (99%).
@@ -167,7 +192,7 @@ def run_label(group: str, fraction: float) -> str:
 def settings(profile: str | None = None, seed: int = 0, device: str | None = None) -> EncodingSettings:
     """The chapter's runs at ``profile`` (the notebook's parameters)."""
     profile = resolve_profile(profile)
-    check_int("seed", seed, 0)
+    check_seed(seed)
     resolve_device(device)
     pre = _PROFILES[profile]
     simple = {f: _simple(pre, f, seed) for f in FRACTIONS["simple"]}
@@ -181,7 +206,7 @@ def settings(profile: str | None = None, seed: int = 0, device: str | None = Non
             test[group] = {f: _model(pre, m, f, seed, alpha, TRANSFORMER_ADAMW, steps)
                            for f in pre["test_fractions"] or FRACTIONS[m]}
     return EncodingSettings(profile, device, seed, pre["p"], {"Power": power, "simple": simple}, models, test,
-                            pre["power_grok"], pre["mode"], pre["findings"], claims=profile != "smoke")
+                            pre["power_grok"], pre["mode"], pre["findings"], claims=asserts_findings(profile))
 
 
 def _task(pre: dict, fraction: float, seed: int, power: bool = False) -> ModularConfig:
@@ -283,26 +308,51 @@ def longest_delay_fraction(rows: dict[float, dict]) -> float | None:
     return max(delays, key=delays.get) if delays else None
 
 
-def verdicts(r: dict, s: EncodingSettings) -> dict[str, bool]:
-    """Whether each finding (``FINDINGS``) holds in ``r`` (from ``measure``)."""
+def _lag_evidence(rows: dict[float, dict], s: EncodingSettings, sign: float = 1.0, reached: bool = False) -> Evidence:
+    """The largest lag among ``rows``' runs whose validation accuracy rose (and, with ``reached``, that generalised),
+    as ``sign * log(lag / lag_ratio)``; not powered where no run's validation accuracy rose."""
+    lags = [x["lag"] for x in rows.values() if x["lag"] is not None and (x["general_step"] is not None or not reached)]
+    rose = any(x["lag"] is not None for x in rows.values())
+    score = sign * math.log(max(lags) / s.lag_ratio) if lags else None
+    finals = ", ".join(f"{x['final_val_acc']:.1%}" for x in rows.values())
+    return Evidence(score, _lags(rows), rose, f"no run's validation accuracy rose by {s.min_rise * 100:.0f} points "
+                    f"(final validation accuracy {finals})")
+
+
+def evidence(r: dict, s: EncodingSettings) -> dict[str, list[Evidence]]:
+    """Each finding's measurement in ``r`` (from ``measure``): one seed, so one Evidence each."""
     rows = r["rows"]
     power, simple = rows["Power encoding"], rows["simple encoding"]
-    shared = sorted(set(power) & set(simple))
-    reached = {name: {f: rows_[f]["general_step"] is not None for f in shared} for name, rows_ in
-               (("Power", power), ("simple", simple))}
-    peak = longest_delay_fraction(power)
     s30 = simple.get(0.3)
-    out = {"simple_groks": any(x["general_step"] is not None and x["shows_delay"] for x in simple.values()),
-           "simple_30_groks": s30 is not None and s30["general_step"] is not None and s30["shows_delay"],
-           "power_needs_more_data": any(reached["simple"][f] and not reached["Power"][f] for f in shared)
-           and not any(reached["Power"][f] and not reached["simple"][f] for f in shared),
-           "power_delay_peaks_mid": peak is not None and s.mid_fractions[0] <= peak <= s.mid_fractions[1],
-           "mlp_no_delay": not any(x["shows_delay"] for x in rows["MLP"].values()),
-           "lstm_no_delay": not any(x["shows_delay"] for x in rows["LSTM"].values())}
+    small_power, small_simple = smallest_reached(power), smallest_reached(simple)
+    peak, (low, high) = longest_delay_fraction(power), s.mid_fractions
+    reached30 = s30 is not None and s30["general_step"] is not None
+    out = {
+        "simple_groks": _lag_evidence(simple, s, reached=True),
+        "simple_30_groks": Evidence(math.log(max(s30["lag"], 1e-9) / s.lag_ratio) if reached30 and s30["lag"] else None,
+                                    "no 30% run" if s30 is None else f"fit at {fmt_step(s30['fit_step'])}, "
+                                    f"{s.general_acc:.0%} validation at {fmt_step(s30['general_step'])}, lag {fmt_lag(s30)}",
+                                    reached30, "the 30% run did not reach 99% validation accuracy within its budget "
+                                    + ("" if s30 is None else f"(it ended at {s30['final_val_acc']:.1%})")),
+        "power_needs_more_data": Evidence(None if small_simple is None else (small_power or math.inf) - small_simple,
+                                          f"smallest fraction reached: Power {fmt_fraction(small_power)}, simple "
+                                          f"{fmt_fraction(small_simple)}", small_simple is not None,
+                                          "the simple encoding reached 99% validation accuracy at no fraction"),
+        "power_delay_peaks_mid": Evidence(None if peak is None else min(peak - low, high - peak),
+                                          f"at {fmt_fraction(peak)}", peak is not None,
+                                          "no run of Power's encoding generalised after fitting"),
+        "mlp_no_delay": _lag_evidence(rows["MLP"], s, sign=-1.0),
+        "lstm_no_delay": _lag_evidence(rows["LSTM"], s, sign=-1.0),
+    }
     for m in ("MLP", "LSTM"):
-        out[f"{m.lower()}_adamw_delay"] = any(x["shows_delay"] for x in rows[f"{m}, AdamW"].values())
-        out[f"{m.lower()}_large_init_delay"] = any(x["shows_delay"] for x in rows[large_init_group(m)].values())
-    return out
+        out[f"{m.lower()}_adamw_delay"] = _lag_evidence(rows[f"{m}, AdamW"], s)
+        out[f"{m.lower()}_large_init_delay"] = _lag_evidence(rows[large_init_group(m)], s)
+    return {name: [e] for name, e in out.items()}
+
+
+def judged(r: dict, s: EncodingSettings) -> list:
+    """Every finding's verdict on ``r`` (``book.judge``)."""
+    return judge_all(FINDINGS, evidence(r, s))
 
 
 def large_init_group(model: str) -> str:
@@ -321,44 +371,13 @@ def fmt_lag(x: dict) -> str:
 
 
 def check(results: dict, s: EncodingSettings) -> list:
-    """Assert the chapter's claims on ``results`` (from ``measure``); print each with its measured value.
-
-    Each finding is asserted in the direction ``s.findings`` names for the profile.
-    """
+    """Assert the chapter's claims on ``results`` (from ``measure``): the mechanics, and each finding's verdict as
+    ``s.findings`` declares it; print each with its measured value."""
     r, checks = results, Checks(s.claims)
     checks.expect("every logged metric of every run is finite", r["finite"], r["finite"])
-    rows, held = r["rows"], verdicts(r, s)
-    power, simple = rows["Power encoding"], rows["simple encoding"]
-    s30 = simple.get(0.3, {})
-    grokked = [f"{f:.0%}" for f, x in simple.items() if x["general_step"] is not None and x["shows_delay"]]
-    measured = {
-        "simple_groks": ("the transformer on the simple encoding generalises with a delay at some fraction",
-                         f"at {', '.join(grokked) or 'none'}; lags {_lags(simple)}"),
-        "simple_30_groks": ("the transformer on the simple encoding generalises at 30% with a delay",
-                            f"fit at {fmt_step(s30.get('fit_step'))}, {s.general_acc:.0%} validation at "
-                            f"{fmt_step(s30.get('general_step'))}, lag {fmt_lag(s30) if s30 else 'n/a'}"),
-        "power_needs_more_data": ("Power's encoding needs a larger fraction than the simple one to reach "
-                                  f"{s.general_acc:.0%} validation accuracy (on the fractions both ran)",
-                                  f"smallest fraction reached: Power {fmt_fraction(smallest_reached(power))}, simple "
-                                  f"{fmt_fraction(smallest_reached(simple))}"),
-        "power_delay_peaks_mid": (f"Power's encoding has its longest delay at a fraction in "
-                                  f"[{s.mid_fractions[0]:.0%}, {s.mid_fractions[1]:.0%}]",
-                                  f"at {fmt_fraction(longest_delay_fraction(power))}"),
-        "mlp_no_delay": ("the MLP with the report's Adam shows no delay at any fraction", _lags(rows["MLP"])),
-        "lstm_no_delay": ("the LSTM with the report's Adam shows no delay at any fraction", _lags(rows["LSTM"])),
-    }
-    for m in ("MLP", "LSTM"):
-        measured[f"{m.lower()}_adamw_delay"] = (f"the {m} with AdamW (weight decay 1) shows a delay at some fraction",
-                                                _lags(rows[f"{m}, AdamW"]))
-        measured[f"{m.lower()}_large_init_delay"] = (
-            f"the {m} with AdamW at α = {LARGE_INIT[m]:g} shows a delay at some fraction",
-            _lags(rows[large_init_group(m)]))
-    for name, (claim, value) in measured.items():
-        expected = s.findings[name]
-        checks.claim(claim if expected else f"NOT: {claim} (our runs at this profile, as the chapter says)", value,
-                     held[name] == expected)
+    if s.claims:
+        checks.findings(judged(r, s), s.findings)
     return checks.report()
-
 
 
 def group_key(group: str) -> str:
@@ -396,8 +415,7 @@ def glued(r: dict, s: EncodingSettings) -> dict[str, str]:
                general_level=f"{s.general_acc:.0%}", chance=f"{1 / s.p:.1%}",
                n_train_30=f"{ModularConfig(p=s.p, frac_train=0.3).n_train:,}",
                n_train_30_source=f"{ModularConfig(p=SOURCE_P, frac_train=0.3).n_train:,}")
-    out.update({f"verdict_{name}": "holds" if ok else "does not hold" for name, ok in verdicts(r, s).items()})
-    return out
+    return {**out, **verdict_glue(judged(r, s))}
 
 
 def fmt_delay(x: dict) -> str:

@@ -51,16 +51,30 @@ def test_run_all_trains_the_parent_first_then_everything_else_once():
     assert calls[1] == [c for label, c in s.runs().items() if label != "parent"] and set(got) == set(s.runs())
 
 
-def _results(capacity=(100, 400, 800, 860), d_crit=(600, 500, 500), ungrok=(0.2, 0.6, 0.95, 1.0), threshold=500,
-             multitask=((0.99, 0.5, 0.45), (1.0, 0.7, 0.65)), mt_train=((1.0, 1.0, 1.0), (1.0, 1.0, 1.0)), parent=1.0):
-    """Results with every finding of the sources: ``SOURCES``."""
+SIZES = (300, 400, 500, 600, 700, 800)
+UNGROK = (100, 138, 191, 265, 366, 506, 700)
+
+
+def _finals(d_crit, low=0.3):
+    """A width's final test accuracies over ``SIZES``: 100% from ``d_crit`` on (None: nowhere), ``low`` below."""
+    return {n: 1.0 if d_crit is not None and n >= d_crit else low for n in SIZES}
+
+
+def _seed(capacity=(100, 400, 800, 860), d_crit=(600, 500, 500), threshold=506, ungrok_low=0.2, parent=1.0,
+          multitask=((0.99, 0.5, 0.45), (1.0, 0.7, 0.65)), mt_train=((1.0, 1.0, 1.0), (1.0, 1.0, 1.0)), finals=None):
+    """One seed's numbers (``chapter.seed_numbers``) with every finding of the sources: ``SOURCES``. The ungrokking runs
+    end at 100% from ``threshold`` on and at ``ungrok_low`` on the smallest subset."""
     widths = (16, 32, 64)
-    return {"capacity": dict(zip((4, 8, 12, 16), capacity)), "n_capacity": 864,
-            "grid": {w: {n: {"final": 1.0, "best": 1.0, "zone": "grokking", "delay": 100} for n in (300, 800)} for w in widths},
-            "d_crit": dict(zip(widths, d_crit)), "parent": parent,
-            "ungrok": dict(zip((100, 200, 400, 700), ungrok)), "ungrok_threshold": threshold,
+    ungrok = {n: 1.0 if n >= threshold else ungrok_low if n == UNGROK[0] else 0.6 for n in UNGROK}
+    return {"capacity": dict(zip((4, 8, 12, 16), capacity)),
+            "finals": finals or {w: _finals(d) for w, d in zip(widths, d_crit)}, "ungrok": ungrok, "parent": parent,
             "multitask": {w: dict(zip(chapter.RATIOS, accs)) for w, accs in zip(widths, multitask)},
-            "multitask_train": {w: dict(zip(chapter.RATIOS, accs)) for w, accs in zip(widths, mt_train)}, "finite": True}
+            "multitask_train": {w: dict(zip(chapter.RATIOS, accs)) for w, accs in zip(widths, mt_train)}}
+
+
+def _results(*seeds, **kwargs):
+    """Results (as ``measure`` returns them) of seeds ``seeds`` (each from ``_seed``), or of one ``_seed(**kwargs)``."""
+    return {"by_seed": list(seeds) or [_seed(**kwargs)], "finite": True}
 
 
 def _with(findings):
@@ -68,24 +82,48 @@ def _with(findings):
     return type(s)(**{**vars(s), "findings": findings})
 
 
+def _verdicts(r, s):
+    return {v.finding.name: v.verdict for v in chapter.judged(r, s)}
+
+
 def test_the_sources_findings_hold_on_a_fixture_that_has_them():
     s = _with(chapter.SOURCES)
-    assert chapter.verdicts(_results(), s) == chapter.SOURCES
+    assert _verdicts(_results(), s) == chapter.SOURCES
     chapter.check(_results(), s)
 
 
-BOOK_LIKE = dict(d_crit=(None, 600, 600), threshold=191, multitask=((0.98, 0.28, 0.04), (1.0, 0.5, 0.41)),
-                 mt_train=((1.0, 0.81, 0.7), (1.0, 1.0, 0.96)))
-"""Results shaped like the book run's: width 16 without a critical size, the ungrokking threshold a third of D_crit,
-the 2:1 mixture far below the 1:1 one at width 16."""
+BOOK_LIKE = dict(finals={16: {**_finals(600), 800: 0.888}, 32: _finals(600), 64: _finals(600)}, threshold=191,
+                 multitask=((0.98, 0.28, 0.04), (1.0, 0.5, 0.41)), mt_train=((1.0, 0.81, 0.7), (1.0, 1.0, 0.96)))
+"""One seed shaped like the book run: width 16 ends at 88.8% at 800 examples (inside the margin of 90%), the
+ungrokking threshold a third of D_crit, the 2:1 mixture far below the 1:1 one at width 16."""
 
 
-def test_the_book_findings_hold_on_a_fixture_like_the_book_run():
+def test_the_book_verdicts_hold_on_a_fixture_like_the_book_run():
     s = chapter.settings("book")
-    assert chapter.verdicts(_results(**BOOK_LIKE), s) == chapter.BOOK_FINDINGS
+    assert _verdicts(_results(**BOOK_LIKE), s) == chapter.BOOK_FINDINGS
     chapter.check(_results(**BOOK_LIKE), s)
     with pytest.raises(AssertionError, match="failed checks"):
         chapter.check(_results(), s)
+
+
+def test_a_cell_at_the_level_leaves_the_grid_findings_undecided_either_side_of_it():
+    # Issue 27: width 16 at 800 examples ended above 90% on one machine and at 88.8% on another, and the verdict
+    # flipped. Within the margin both readings are "undecided"; that D_crit does not increase holds either way.
+    s = _with(chapter.SOURCES)
+    for acc in (0.888, 0.905):
+        finals = {16: {**_finals(600), 800: acc}, 32: _finals(500), 64: _finals(500)}
+        v = {x.finding.name: x for x in chapter.judged(_results(finals=finals), s)}
+        assert v["d_crit_within_grid"].verdict == "undecided" and v["d_crit_not_increasing"].verdict == "holds"
+        assert "within the margin" in v["d_crit_within_grid"].text
+
+
+def test_seeds_that_disagree_leave_a_finding_undecided():
+    s = _with(chapter.SOURCES)
+    r = _results(_seed(), _seed(d_crit=(500, 500, 700)))
+    v = {x.finding.name: x for x in chapter.judged(r, s)}["d_crit_not_increasing"]
+    assert v.verdict == "undecided" and "the seeds disagree" in v.reason and "seed 0" in v.reason
+    with pytest.raises(AssertionError, match="failed checks"):
+        chapter.check(r, s)
 
 
 @pytest.mark.parametrize("finding, broken", [
@@ -93,49 +131,46 @@ def test_the_book_findings_hold_on_a_fixture_like_the_book_run():
     ("capacity_grows", dict(capacity=(100, 800, 400, 860))),  # falls on the way
     ("d_crit_within_grid", dict(d_crit=(None, 500, 500))),
     ("d_crit_not_increasing", dict(d_crit=(500, 500, 700))),
-    ("ungrokking", dict(ungrok=(0.95, 0.97, 0.99, 1.0))),  # nothing lost on the smallest subset
-    ("ungrokking", dict(ungrok=(0.2, 0.3, 0.4, 0.5))),  # not even the largest keeps it
+    ("ungrokking", dict(ungrok_low=0.95)),  # nothing lost on the smallest subset
     ("memorisation_hinders", dict(multitask=((0.99, 0.95, 0.9), (1.0, 0.7, 0.65)))),
     ("ratio_matters_little", dict(multitask=((0.99, 0.5, 0.45), (1.0, 0.7, 0.45)))),  # at the larger width
 ])
 def test_each_check_fails_on_a_fixture_without_its_finding(finding, broken):
     s = _with(chapter.SOURCES)
-    verdicts = chapter.verdicts(_results(**broken), s)
+    verdicts = _verdicts(_results(**broken), s)
     assert {k for k, v in verdicts.items() if v != chapter.SOURCES[k]} == {finding}
+    assert verdicts[finding] == "does not hold"
     with pytest.raises(AssertionError, match="failed checks"):
         chapter.check(_results(**broken), s)
 
 
 @pytest.mark.parametrize("broken, changed", [
-    (dict(d_crit=(None, None, None)), {"d_crit_within_grid", "d_crit_not_increasing", "ungrok_at_d_crit"}),  # vacuous
+    (dict(d_crit=(None, None, None)), {"d_crit_within_grid", "d_crit_not_increasing", "ungrok_at_d_crit",
+                                       "ungrok_below_d_crit"}),  # nothing generalises: not tested
     (dict(d_crit=(500, 600, None)), {"d_crit_within_grid", "d_crit_not_increasing"}),
-    (dict(threshold=200), {"ungrok_at_d_crit", "ungrok_below_d_crit"}),  # the parent's width (32) has D_crit 500
-    (dict(threshold=None), {"ungrok_at_d_crit"}),
+    (dict(threshold=191), {"ungrok_at_d_crit", "ungrok_below_d_crit"}),  # the parent's width (32) has D_crit 500
+    (dict(threshold=10_000), {"ungrokking", "ungrok_at_d_crit"}),  # not even the largest subset keeps it
     (dict(multitask=((0.99, 0.5, 0.1), (1.0, 0.7, 0.65)), mt_train=((1, 1, 0.8), (1, 1, 1))),
      {"ratio_matters_little", "more_labels_hurt_smallest"}),
     (dict(multitask=((0.99, 0.5, 0.1), (1.0, 0.7, 0.65))), {"ratio_matters_little"}),  # fits 2:1, so not for want of room
 ])
 def test_the_paired_findings_move_together_and_only_where_their_fixture_says(broken, changed):
-    verdicts = chapter.verdicts(_results(**broken), _with(chapter.SOURCES))
+    verdicts = _verdicts(_results(**broken), _with(chapter.SOURCES))
     assert {k for k, v in verdicts.items() if v != chapter.SOURCES[k]} == changed
 
 
-def test_a_finding_the_profile_negates_fails_where_it_holds():
-    s = _with({**chapter.SOURCES, "ungrok_at_d_crit": False, "ungrok_below_d_crit": True})
-    chapter.check(_results(threshold=200), s)
-    with pytest.raises(AssertionError, match="NOT: the ungrokking threshold"):
-        chapter.check(_results(), s)
-
-
-def test_a_parent_that_never_generalised_fails_the_checks():
+def test_a_parent_that_never_generalised_tests_nothing_about_ungrokking():
     s = _with(chapter.SOURCES)
-    with pytest.raises(AssertionError, match="the parent generalised"):
+    verdicts = _verdicts(_results(parent=0.3), s)
+    assert {k for k, v in verdicts.items() if v == "not tested"} == {"ungrokking", "ungrok_at_d_crit",
+                                                                      "ungrok_below_d_crit"}
+    with pytest.raises(AssertionError, match="the parent ended at 30.0%"):
         chapter.check(_results(parent=0.3), s)
 
 
 def test_smoke_asserts_only_the_mechanics():
     s = chapter.settings("smoke")
-    chapter.check(_results(capacity=(1, 1), d_crit=(None, None)) | {"capacity": {4: 1, 8: 1}}, s)
+    chapter.check(_results(capacity=(1, 1)), s)
     with pytest.raises(AssertionError, match="finite"):
         chapter.check(_results() | {"finite": False}, s)
 
@@ -155,7 +190,8 @@ def test_measure_reads_zones_critical_sizes_and_accuracies_off_the_runs(make_his
     assert r["grid"][16][90] == {"final": 1.0, "best": 1.0, "zone": "grokking", "delay": 30}
     assert r["ungrok"] == {20: 0.05, 60: 1.0} and r["ungrok_threshold"] == 60 and r["parent"] == 1.0
     assert r["multitask"][8] == {0.0: 1.0, 1.0: 0.05, 2.0: 0.05}
-    assert r["capacity"] == {4: 108, 8: 108} and r["n_capacity"] == 108
+    assert r["capacity"] == {4: 108, 8: 108} and r["n_capacity"] == 108 and len(r["by_seed"]) == 1
+    assert r["by_seed"][0]["finals"] == {8: {60: 0.05, 90: 1.0}, 16: {60: 0.05, 90: 1.0}}
     glued = chapter.glued(r, s)
     assert glued["d_crit_by_width"] == "width 8: 90, width 16: 90" and glued["ungrok_threshold"] == "60"
     assert glued["verdict_ungrokking"] == "holds" and glued["zone_counts"] == "grokking 2, memorisation 2"

@@ -1,6 +1,7 @@
 """The interventions-and-operations chapter (grokutils.chapters.interventions_and_operations): settings, errors,
 measure, Checks on fixtures with and without the sources' findings, glue."""
 import dataclasses
+import re
 import math
 
 import pytest
@@ -55,7 +56,7 @@ def test_paper_runs_the_sources_settings():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(profile="huge"), "profile='huge'"), (dict(seed=-1), r"seed=-1 must be an integer in \[0, inf\]"),
+    (dict(profile="huge"), "profile='huge'"), (dict(seed=-1), r"seed=-1 must be an integer in \[0, 2147483647\]"),
     (dict(seed=1.5), "seed=1.5"), (dict(device="tpu"), "device"),
 ])
 def test_bad_parameters_fail_naming_the_parameter(kwargs, match):
@@ -79,9 +80,10 @@ def near_mirror(offset):
 
 
 SOURCE_CURVES = {  # best validation accuracy at 60%, 75%, 90%, as the sources describe the curves
-    "Adam, lr 3e-4": near_mirror(-0.04), "Adam, lr 1e-3": near_mirror(0.02), "Adam, lr 3e-3": near_mirror(0.02),
+    # Adam at lr 1e-3 and 3e-3 generalises beyond the mirrored pairs at 60%, so a small learning rate can limit it
+    "Adam, lr 3e-4": near_mirror(-0.06), "Adam, lr 1e-3": (0.6, 0.713, 0.907), "Adam, lr 3e-3": (0.6, 0.713, 0.907),
     "Adam + update noise": MIRROR, "Adam + weight noise": MIRROR, "Adam, minibatch": MIRROR, "Adam + dropout": MIRROR,
-    "AdamW": (0.9, 1.0, 1.0), "AdamW, minibatch": (0.8, 1.0, 1.0), "AdamW towards init": (0.6, 0.8, 1.0),
+    "AdamW": (0.9, 1.0, 1.0), "AdamW, minibatch": (0.8, 1.0, 1.0), "AdamW towards init": (0.7, 0.85, 1.0),
     "x+y": (0.5, 1.0, 1.0), "x-y": (0.3, 0.9, 1.0), "x/y": (0.3, 0.8, 1.0), "x^2+y^2": (1.0, 1.0, 1.0),
     "x^3+xy^2+y": (0.05, 0.05, 0.1), "S5: x.y": (0.5,),
 }
@@ -108,38 +110,55 @@ def claiming(findings=None):
 def test_checks_pass_where_the_runs_show_the_sources_findings(make_history, capsys):
     s = claiming()
     r = chapter.measure(histories(make_history, s), s)
-    assert r["interventions"]["AdamW"][0.75] == {"best_val": 1.0, "reached": True, "general_step": 1000,
+    assert r["interventions"]["AdamW"][0.75] == {"best_val": 1.0, "reached": True, "fitted": True, "general_step": 1000,
                                                  "last_step": 2000, "finite": True}
-    assert [round(v, 3) for v in r["mirror"].values()] == list(MIRROR) and chapter.mirror_gap(r) == pytest.approx(0.04, abs=1e-3)
+    assert [round(v, 3) for v in r["mirror"].values()] == list(MIRROR) and chapter.mirror_gap(r) == pytest.approx(0.065, abs=1e-3)
     chapter.check(r, s)
     assert "all checks passed" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("group, curve, failed", [
-    ("Adam, lr 1e-3", (0.3, 1.0, 1.0), "AdamW \\(weight decay 1\\) reaches 99%"),     # Adam reaches where AdamW does
-    ("Adam, minibatch", (1.0, 1.0, 1.0), "largest area under its data-efficiency curve"),  # no decay does best
-    ("AdamW towards init", near_mirror(0.03), "towards the initialisation"),          # no better than Adam
-    ("AdamW towards init", (0.95, 1.0, 1.0), "towards the initialisation"),           # as good as AdamW
-    ("Adam, lr 3e-4", MIRROR, "lr 3e-4 has an area at least 5 points smaller"),       # 2 points only
-    ("Adam, lr 1e-3", (0.05, 0.1, 0.2), "at least 50% at the largest fraction"),
-    ("Adam + dropout", (0.535, 0.693, 1.0), "within 5 points of the share of held-out pairs"),  # beyond the mirror
-    ("x-y", (1.0, 1.0, 1.0), "x\\+y reaches 99% at a fraction no larger than x-y"),
-    ("x/y", (0.1, 0.2, 0.3), "x-y and x/y reach it within one fraction"),
-    ("x^3+xy^2+y", (0.5, 0.97, 1.0), "x\\^3\\+xy\\^2\\+y stays below 95%"),           # the cubic generalises
-    ("x/y", (0.5, 0.9, 0.94), "x\\^3\\+xy\\^2\\+y stays below 95%"),                   # another operation never reaches 95%
-    ("S5: x.y", (1.0,), "S5's x.y needs a larger fraction than x\\+y"),
+@pytest.mark.parametrize("group, curve, finding", [
+    ("Adam, lr 1e-3", (0.3, 1.0, 1.0), "adamw_beats_adam"),             # Adam reaches where AdamW does
+    ("Adam, minibatch", (1.0, 1.0, 1.0), "weight_decay_most"),          # no decay does best
+    ("AdamW towards init", (0.62, 0.73, 0.93), "towards_init_between"),  # no better than Adam
+    ("AdamW towards init", (0.95, 1.0, 1.0), "towards_init_between"),   # as good as AdamW
+    ("Adam, lr 3e-4", near_mirror(0.04), "small_lr_limits"),            # 2 points below only
+    ("Adam, lr 1e-3", (0.05, 0.1, 0.2), "adam_high_fraction"),
+    ("Adam + dropout", (0.535, 0.693, 1.0), "no_decay_only_mirror"),    # beyond the mirror
+    ("x-y", (1.0, 1.0, 1.0), "sum_no_more_than_difference"),
+    ("x/y", (0.1, 0.2, 0.3), "sub_like_div"),
+    ("x^3+xy^2+y", (0.5, 0.97, 1.0), "cubic_never"),                    # the cubic generalises
+    ("S5: x.y", (1.0,), "s5_needs_more_than_sum"),
 ])
-def test_checks_fail_on_runs_without_the_claimed_behaviour(make_history, group, curve, failed):
+def test_checks_fail_on_runs_without_the_claimed_behaviour(make_history, group, curve, finding):
+    s = claiming(findings=chapter.BOOK_FINDINGS | {name: "holds" for name in ("towards_init_between", "small_lr_limits",
+                                                                              "s5_needs_more_than_sum")})
+    r = chapter.measure(histories(make_history, s, **{group: curve}), s)
+    verdict = {v.finding.name: v for v in chapter.judged(r, s)}[finding]
+    assert verdict.verdict in ("does not hold", "undecided")
+    with pytest.raises(AssertionError, match=re.escape(verdict.finding.claim)):
+        chapter.check(r, s)
+
+
+def test_the_cubic_is_not_tested_where_another_operation_never_reaches_95(make_history):
     s = claiming()
-    with pytest.raises(AssertionError, match=failed):
-        chapter.check(chapter.measure(histories(make_history, s, **{group: curve}), s), s)
+    r = chapter.measure(histories(make_history, s, **{"x/y": (0.5, 0.9, 0.94)}), s)
+    verdict = {v.finding.name: v for v in chapter.judged(r, s)}["cubic_never"]
+    assert verdict.verdict == "not tested" and "not every other modular operation reached 95%" in verdict.text
 
 
-def test_negated_findings_fail_where_the_runs_show_the_sources_findings(make_history):
-    s = claiming(findings={name: not held for name, held in chapter.SOURCES.items()})
+def test_a_small_learning_rate_is_not_tested_where_adam_only_gets_the_mirrored_pairs(make_history):
+    s = claiming()
+    r = chapter.measure(histories(make_history, s, **{"Adam, lr 1e-3": near_mirror(0.02),
+                                                      "Adam, lr 3e-3": near_mirror(0.02)}), s)
+    assert {v.finding.name: v.verdict for v in chapter.judged(r, s)}["small_lr_limits"] == "not tested"
+
+
+def test_book_verdicts_fail_where_the_runs_show_the_sources_findings(make_history):
+    s = claiming(findings=chapter.BOOK_FINDINGS)
     with pytest.raises(AssertionError) as err:
         chapter.check(chapter.measure(histories(make_history, s), s), s)
-    assert str(err.value).count("NOT: ") == len(chapter.FINDINGS)
+    assert str(err.value).count("(declared: ") == 4  # the four findings book declares otherwise
 
 
 def test_a_point_averages_its_seeds_and_reaches_the_level_only_on_average(make_history):
@@ -155,7 +174,7 @@ def test_smallest_fraction_least_data_area_and_ordering(make_history):
     assert chapter.least_data(r["interventions"]) == ["AdamW", "AdamW, minibatch"]
     assert chapter.least_data(r["operations"]) == ["x^2+y^2"]
     assert chapter.ordering(r["operations"]) == ["x^2+y^2", "x+y", "x-y", "x/y", "S5: x.y", "x^3+xy^2+y"]
-    assert chapter.area(r["interventions"]["AdamW towards init"]) == pytest.approx(0.8)
+    assert chapter.area(r["interventions"]["AdamW towards init"]) == pytest.approx(0.85)
     assert chapter.least_data({"a": r["operations"]["x^3+xy^2+y"]}) == []
 
 
@@ -164,12 +183,12 @@ def test_glued_names_table_and_curves(make_history):
     r = chapter.measure(histories(make_history, s), s)
     glued = chapter.glued(r, s)
     assert glued["smallest_adamw"] == "75%" and glued["smallest_adam_lr_1e_minus_3"] == "none of the fractions"
-    assert glued["area_adamw"] == "96.7%" and glued["curve_s5_xy"] == "60%: 50.0%" and glued["mirror_gap"] == "4.0 points"
+    assert glued["area_adamw"] == "96.7%" and glued["curve_s5_xy"] == "60%: 50.0%" and glued["mirror_gap"] == "6.5 points"
     assert glued["mirror"] == "60%: 53.5%, 75%: 69.3%, 90%: 88.7%" and glued["n_equations_mod_p"] == "961"
     assert glued["s5_n_train"] == "8,640" and glued["margin"] == "5 points"
     assert glued["least_data_interventions"] == "AdamW, AdamW, minibatch" and glued["i_steps"] == "2,000"
     assert glued["ordering"].startswith("x^2+y^2 < x+y") and glued["download_run"] == "AdamW, 75%"
-    assert all(glued[f"verdict_{name}"] == "holds" for name in chapter.FINDINGS)
+    assert all(glued[f"verdict_{name}"] == "holds" for name, v in chapter.SOURCES.items() if v == "holds")
     header, rows = chapter.table(r, "operations")
     assert header[-3:] == ["60%", "75%", "90%"] and rows[-1] == ["S5: x.y", "none", "50.0%", "50.0%", "-", "-"]
     assert chapter.curves(r, "interventions")["AdamW"] == [(0.6, 0.9), (0.75, 1.0), (0.9, 1.0)]

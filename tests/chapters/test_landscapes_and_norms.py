@@ -6,6 +6,7 @@ import torch
 
 from grokutils.analysis import landscape
 from grokutils.chapters import comprehension_band
+from grokutils.book import DOES_NOT_HOLD, HOLDS, NOT_TESTED, UNDECIDED
 from grokutils.chapters import landscapes_and_norms as chapter
 
 STEPS = list(range(0, 2001, 100))
@@ -84,30 +85,51 @@ def test_the_norm_s_fall_from_initialisation_is_not_its_rise(make_history):
     histories = {"grokking": run(make_history, 100, 1500, falling), "comprehension": run(make_history, 100, 300, norms(200))}
     r = chapter.measure(histories, land(s), s)
     assert r["attn"]["peak_step"] == 100 and r["attn"]["peak"] == r["attn"]["at_fit"]
-    assert not chapter.verdicts(r, s)["attn_rises_then_falls"]
+    assert verdicts_of(r, s)["attn_rises_then_falls"] == DOES_NOT_HOLD
 
 
-@pytest.mark.parametrize("kwargs, failed", [
-    (dict(scale_val=(1.0, 8.0)), "validation-loss range exceeds"),
-    (dict(scale_train=(1.0, 4.0)), "is sharper"),
-    (dict(peak=100, grokking=(300, 1500)), "attention-weight norm rises"),  # it only falls after the fit
-    (dict(peak=1800, end_ratio=1.0), "attention-weight norm rises"),  # it rises to the end: no fall
-    (dict(end_ratio=1.0, peak=1400), "attention-weight norm rises"),  # it never falls below its peak (flat after it)
-    (dict(grokking=(100, 200)), "delay is longer"),
-    (dict(grokking=(100, None)), "both runs reached"),
+def verdicts_of(r, s) -> dict[str, str]:
+    return {v.finding.name: v.verdict for v in chapter.judged(r, s)}
+
+
+@pytest.mark.parametrize("kwargs, finding, verdict", [
+    (dict(scale_val=(1.0, 8.0)), "grokking_range_larger", DOES_NOT_HOLD),
+    (dict(scale_val=(1.1, 1.0)), "grokking_range_larger", UNDECIDED),  # a ratio of 1.1: inside the margin
+    (dict(scale_train=(1.0, 4.0)), "grokking_sharper", DOES_NOT_HOLD),
+    (dict(peak=100, grokking=(300, 1500)), "attn_rises_then_falls", DOES_NOT_HOLD),  # it only falls after the fit
+    (dict(peak=1800, end_ratio=1.0), "attn_rises_then_falls", DOES_NOT_HOLD),  # it rises to the end: no fall
+    (dict(end_ratio=1.0, peak=1400), "attn_rises_then_falls", DOES_NOT_HOLD),  # flat after its peak: no fall
+    (dict(grokking=(100, 200), scale_val=(1.0, 8.0)), "grokking_range_larger", NOT_TESTED),  # delays not ordered
+    (dict(grokking=(100, None), scale_train=(1.0, 4.0)), "grokking_sharper", NOT_TESTED),  # not an optimum
+    (dict(grokking=(None, None)), "attn_rises_then_falls", NOT_TESTED),
 ])
-def test_checks_fail_where_the_picture_does_not_hold(make_history, kwargs, failed):
+def test_checks_fail_where_the_picture_does_not_hold(make_history, kwargs, finding, verdict):
     s = claiming()
-    with pytest.raises(AssertionError, match=failed):
-        chapter.check(measured(make_history, s, **kwargs), s)
+    r = measured(make_history, s, **kwargs)
+    assert verdicts_of(r, s)[finding] == verdict
+    with pytest.raises(AssertionError, match="failed checks"):
+        chapter.check(r, s)
 
 
-def test_negated_findings_fail_on_the_poster_s_picture(make_history):
-    s = dataclasses.replace(claiming(), findings=dict.fromkeys(chapter.FINDINGS, False))
+def test_book_verdicts_fail_on_the_poster_s_picture(make_history):
+    s = dataclasses.replace(claiming(), findings={name: DOES_NOT_HOLD for name in chapter.POSTER})
     with pytest.raises(AssertionError) as err:
         chapter.check(measured(make_history, s), s)
-    for claim in ("NOT: the grokking optimum's validation", "NOT: the grokking optimum is sharper", "NOT: the grokking run's"):
-        assert claim in str(err.value)
+    assert str(err.value).count("(declared: does not hold)") == len(chapter.FINDINGS)
+
+
+def test_each_pair_of_directions_is_a_measurement(make_history):
+    s = claiming()
+    r = measured(make_history, s)
+    second = land(s, scale_val=(1.0, 1.0))["surfaces"]  # on a second pair the two ranges are equal
+    pairs = {name: [land(s)["surfaces"][name], second[name]] for name in chapter.OPTIMA}
+    r2 = chapter.measure({"grokking": run(make_history, 100, 1500, norms(800)),
+                          "comprehension": run(make_history, 100, 300, norms(200))},
+                         {**land(s), "pairs": pairs}, s)
+    assert [p["range_ratio"] for p in r2["pairs"]] == pytest.approx([8.0, 1.0])
+    verdict = {v.finding.name: v for v in chapter.judged(r2, s)}["grokking_range_larger"]
+    assert verdict.verdict == UNDECIDED and "disagree" in verdict.reason
+    assert verdicts_of(r, s)["grokking_range_larger"] == HOLDS
 
 
 def test_smoke_asserts_only_the_mechanics(make_history, capsys):

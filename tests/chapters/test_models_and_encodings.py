@@ -3,6 +3,7 @@ import dataclasses
 
 import pytest
 
+from grokutils.book import DOES_NOT_HOLD, NOT_TESTED
 from grokutils.chapters import models_and_encodings as chapter
 from grokutils.models import LSTMConfig, TokenMLPConfig, TransformerConfig
 from grokutils.sweep import check_batchable
@@ -50,7 +51,7 @@ def test_paper_runs_openai_grok_for_power_s_encoding_at_the_source_s_budgets():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(profile="huge"), "profile='huge'"), (dict(seed=-1), r"seed=-1 must be an integer in \[0, inf\]"),
+    (dict(profile="huge"), "profile='huge'"), (dict(seed=-1), r"seed=-1 must be an integer in \[0, 2147483647\]"),
     (dict(seed=1.5), "seed=1.5"), (dict(device="tpu"), "device"),
 ])
 def test_bad_parameters_fail_naming_the_parameter(kwargs, match):
@@ -114,7 +115,7 @@ def test_checks_pass_where_the_runs_show_what_the_report_states(make_history, ca
     ("simple encoding, 30%", (100, 300), "generalises at 30% with a delay"),     # no delay
     ("simple encoding, 30%", (100, None), "generalises at 30% with a delay"),    # never generalises
     ("Power encoding, 30%", (100, 4000), "needs a larger fraction"),              # Power's reaches 30% too
-    ("Power encoding, 75%", (100, 15_000), "longest delay at a fraction in"),    # the longest delay at 75%
+    ("Power encoding, 75%", (100, 15_000), "longest delay at a fraction near"),    # the longest delay at 75%
     ("MLP, 30%", (100, 9000), "the MLP with the report's Adam shows no delay"),  # an MLP that groks
     ("LSTM, 45%", (100, 9000), "the LSTM with the report's Adam shows no delay"),
 ])
@@ -133,9 +134,9 @@ def test_the_simple_encoding_check_fails_where_no_fraction_groks(make_history):
 
 @pytest.mark.parametrize("group, claim", [
     ("MLP, AdamW", "the MLP with AdamW \\(weight decay 1\\) shows a delay"),
-    ("MLP, AdamW, α = 8", "the MLP with AdamW at α = 8 shows a delay"),
+    ("MLP, AdamW, α = 8", "the MLP with AdamW at Omnigrok's large initialisation \\(α = 8\\) shows a delay"),
     ("LSTM, AdamW", "the LSTM with AdamW \\(weight decay 1\\) shows a delay"),
-    ("LSTM, AdamW, α = 6", "the LSTM with AdamW at α = 6 shows a delay"),
+    ("LSTM, AdamW, α = 6", "the LSTM with AdamW at Omnigrok's large initialisation \\(α = 6\\) shows a delay"),
 ])
 def test_the_test_s_delay_checks_fail_where_no_run_of_the_group_waits(make_history, group, claim):
     s = claiming()
@@ -144,11 +145,25 @@ def test_the_test_s_delay_checks_fail_where_no_run_of_the_group_waits(make_histo
         chapter.check(chapter.measure(histories(make_history, s, **no_delay), s), s)
 
 
-def test_negated_findings_fail_where_the_runs_show_the_report_s_findings(make_history):
-    s = claiming(findings={name: not held for name, held in chapter.SOURCES.items()})
+def test_book_verdicts_fail_where_the_runs_show_the_report_s_findings(make_history):
+    s = claiming(findings=dict.fromkeys(chapter.SOURCES, DOES_NOT_HOLD))
     with pytest.raises(AssertionError) as err:
         chapter.check(chapter.measure(histories(make_history, s), s), s)
-    assert str(err.value).count("NOT: ") == len(chapter.FINDINGS)
+    assert str(err.value).count("(declared: does not hold)") == len(chapter.FINDINGS)
+
+
+@pytest.mark.parametrize("group, finding", [("MLP", "mlp_no_delay"), ("LSTM", "lstm_no_delay"),
+                                            ("LSTM, AdamW", "lstm_adamw_delay")])
+def test_flat_validation_curves_test_no_delay_either_way(make_history, group, finding):
+    # Issue 27: "no delay for the MLP and the LSTM" passed where their validation accuracy never rose (0% and about
+    # 1%, below chance): nothing rose, so nothing could wait. Now it is not tested, and a declared verdict fails.
+    s = claiming()
+    flat = {chapter.run_label(group, f): (100, None) for f in s.groups()[group]}
+    r = chapter.measure(histories(make_history, s, **flat), s)
+    verdict = {v.finding.name: v for v in chapter.judged(r, s)}[finding]
+    assert verdict.verdict == NOT_TESTED and "rose by 20 points" in verdict.text
+    with pytest.raises(AssertionError, match="not tested at this profile"):
+        chapter.check(r, s)
 
 
 @pytest.mark.parametrize("fit, general, to, lag, delayed", [
@@ -174,7 +189,7 @@ def test_glued_names_and_table(make_history):
     assert (glued["smallest_power"], glued["smallest_simple"], glued["power_peak"]) == ("45%", "30%", "45%")
     assert (glued["chance"], glued["n_train_30"], glued["n_train_30_source"]) == ("9.1%", "36", "2,822")
     assert glued["steps_mlp"] == glued["steps_lstm_adamw_alpha_6"] == "60"
-    assert all(glued[f"verdict_{name}"] == "holds" for name in chapter.FINDINGS)
+    assert all(glued[f"verdict_{f.name}"] == "holds" for f in chapter.FINDINGS)
     assert chapter.glue_key("LSTM, AdamW, α = 6", 0.6) == "lstm_adamw_alpha_6_60"
     assert glued["lags_mlp"] == "15%: 1.0x, 30%: 1.3x, 45%: 1.0x" and glued["final_vals_lstm_adamw"] == "45%: 100.0%"
     rows = chapter.table(r, ["MLP"])

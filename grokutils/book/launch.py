@@ -1,7 +1,7 @@
 """How a reader runs a chapter outside the built book: Colab and papermill, from one setting.
 
 The repository address and branch in ``_config.yml`` (``repository.url``, ``repository.branch``) drive
-both Jupyter Book's launch buttons and each chapter's Colab install cell; ``python -m grokutils.launch``
+both Jupyter Book's launch buttons and each chapter's Colab install cell; ``python -m grokutils.book.launch``
 rewrites the install cells after that setting changes (a test fails while they disagree). In Colab the
 cell installs ``grokutils`` from that repository and keeps Colab's own torch, which ``grokutils`` does
 not pin.
@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 """The repository root when grokutils is installed from a checkout (``pip install -e .``)."""
 INSTALL_MARK = "# Colab only: install grokutils"
 """The first line of every chapter's install cell."""

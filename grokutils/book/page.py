@@ -1,43 +1,27 @@
-"""What every chapter shares: profiles, the header and the closing line, glued values, and the Checks.
+"""The page every chapter shares: its header, its glued values, its closing line and "Run this chapter" box, and
+its downloads.
 
 A chapter notebook calls ``start(settings)`` after its parameters (it prints the profile, device, seed
 and settings, and verifies the data files the chapter reads before anything trains), glues its numbers
-with ``glue`` (``fmt_step`` spells a step that was never reached), runs its module's ``check`` (a
-``Checks`` that prints each claim with its measured value and raises if one fails), and ends with
-``finish(clock, settings)``.
+with ``glue``, runs its module's ``check`` (``findings.Checks``), and ends with ``finish(clock, settings)``.
 """
 from __future__ import annotations
 
 import importlib
 import inspect
-import os
 import platform
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from grokutils import costs, dryrun, export, launch
-from grokutils.config import check_choice, resolve_device
+from grokutils import dryrun, export
+from grokutils.book import costs, launch
+from grokutils.book.profiles import PROFILES
+from grokutils.config import resolve_device
 from grokutils.datafiles import fetch
 from grokutils.history import History
-
-PROFILES = ("smoke", "book", "paper")
-PROFILE_ENV = "GROKUTILS_PROFILE"
-NOT_REACHED = "not reached"
-
-
-def resolve_profile(profile: str | None = None) -> str:
-    """``profile`` if given, else ``$GROKUTILS_PROFILE``, else ``"book"``; checked against PROFILES."""
-    if profile is not None:
-        check_choice("profile", profile, PROFILES + (None,))
-        return profile
-    chosen = os.environ.get(PROFILE_ENV) or "book"
-    check_choice(PROFILE_ENV, chosen, PROFILES)
-    return chosen
-
 
 def describe_device(device: str | torch.device | None = None) -> str:
     """A readable name of the device a run uses, e.g. ``cpu (2 threads, x86_64)``."""
@@ -61,28 +45,6 @@ def glue(name: str, value, display: bool = False):
     return value
 
 
-def fmt_step(step: int | None) -> str:
-    """A step for the prose: ``"3,976"``, or ``"not reached"`` for None."""
-    return NOT_REACHED if step is None else f"{step:,}"
-
-
-def fmt_pct(value: float | None, digits: int = 1) -> str:
-    """A share as a percentage (``"18.1%"``), or ``"n/a"`` for None."""
-    return "n/a" if value is None else f"{value:.{digits}%}"
-
-
-def fmt_fraction(fraction: float | None) -> str:
-    """A training fraction for the prose and tables: ``"45%"``, or ``"none"`` for None (no fraction reached a level)."""
-    return "none" if fraction is None else f"{fraction:.0%}"
-
-
-def text_table(header: list[str], rows: list[list[str]]) -> str:
-    """A plain-text table for a chapter's output: ``header`` over ``rows``, columns padded to their widest cell."""
-    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
-    lines = [header, ["-" * w for w in widths], *rows]
-    return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines)
-
-
 class Stopwatch:
     """Wall time since creation, for the chapter's ``wall_seconds``."""
 
@@ -104,7 +66,7 @@ def start(settings) -> Stopwatch:
     for data_file in settings.data_files:
         fetch(data_file)
     if dryrun.enabled():
-        print(dryrun.BANNER)
+        print(dryrun.banner())
     print(f"profile: {settings.profile}   device: {describe_device(settings.device)}   seed: {settings.seed}")
     for line in settings.describe():
         print(line)
@@ -129,7 +91,7 @@ def finish(clock: Stopwatch, settings, *runs) -> None:
     box = run_box(chapter, settings.profile)
     glue("profile", settings.profile)
     glue("wall_seconds", round(clock.seconds))
-    glue("run_box", _markdown(f"**{dryrun.BANNER}.**\n\n{box}" if dry else box), display=False)
+    glue("run_box", _markdown(f"**{dryrun.banner()}.**\n\n{box}" if dry else box), display=False)
     if dry:
         print(f"profile {settings.profile}: DRY RUN of {len(histories)} synthetic runs in {clock.seconds:.0f} s; "
               "nothing was trained and no cost was recorded")
@@ -193,67 +155,3 @@ def offer_download(history: History, name: str, folder: str | Path = "downloads"
     print(f"saved the run for download: {path} ({path.stat().st_size / 1e6:.1f} MB; "
           "grokutils.export.load_run reads it back)")
     return path
-
-
-@dataclass(frozen=True)
-class Check:
-    """One claim checked on a run: what it says, what was measured, whether it held, and whether it is asserted (a
-    finding in a dry run is evaluated and printed, not asserted)."""
-
-    claim: str
-    measured: str
-    passed: bool
-    asserted: bool = True
-
-
-class Checks:
-    """A chapter's Checks: ``expect`` each claim with its measured value, then ``report``.
-
-    ``claims`` says whether the profile asserts the chapter's findings (False at ``smoke``, where the
-    runs are too small to show them): then ``claim`` records nothing and only the mechanics
-    (``expect``) are asserted. In a dry run (``dryrun.enabled()``) the findings are evaluated on the synthetic runs and
-    printed, but not asserted.
-    """
-
-    def __init__(self, claims: bool):
-        self.claims, self.results, self.dry = claims, [], dryrun.enabled()
-
-    def expect(self, claim: str, measured, passed: bool) -> None:
-        """Record a claim that holds at every profile."""
-        self.results.append(Check(claim, str(measured), bool(passed)))
-
-    def claim(self, claim: str, measured, passed) -> None:
-        """Record a finding of the source, asserted only where the profile claims findings.
-
-        ``passed`` may be a function, called only then (its inputs may not exist at ``smoke``).
-        """
-        if self.claims:
-            self.results.append(Check(claim, str(measured() if callable(measured) else measured),
-                                      bool(passed() if callable(passed) else passed), asserted=not self.dry))
-
-    def findings(self, claims: dict[str, tuple[str, str]], held: dict[str, bool], expected: dict[str, bool]) -> None:
-        """Record each finding (name -> its claim and measured value) as holding where ``expected`` says the profile's
-        runs show it, and as not holding ("NOT: ...") where they do not; ``held`` says which hold in this run."""
-        for name, (claim, value) in claims.items():
-            self.claim(claim if expected[name] else f"NOT: {claim} (our runs at this profile, as the chapter says)",
-                       value, held[name] == expected[name])
-
-    def finite(self, histories: dict[str, History]) -> None:
-        """Every logged metric of every run is finite."""
-        for name, history in histories.items():
-            self.expect(f"{name}: every logged metric is finite", "finite" if history.is_finite() else "NaN or inf",
-                        history.is_finite())
-
-    def report(self) -> list[Check]:
-        """Print every check with its measured value; raise AssertionError naming the failed ones."""
-        for c in self.results:
-            verdict = "PASS" if c.passed else "FAIL"
-            verdict = verdict if c.asserted else f"DRY RUN ({verdict.lower()}, not asserted)"
-            print(f"{verdict}  {c.claim}  (measured: {c.measured})")
-        if not self.claims:
-            print("this profile asserts only the mechanics, not the chapter's findings")
-        failed = [c for c in self.results if c.asserted and not c.passed]
-        if failed:
-            raise AssertionError("failed checks: " + "; ".join(f"{c.claim} (measured: {c.measured})" for c in failed))
-        print("DRY RUN: the mechanics passed; the findings were not asserted" if self.dry else "all checks passed")
-        return self.results

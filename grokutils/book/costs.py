@@ -8,15 +8,13 @@ this machine has no entry.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
+
+from grokutils.runs import atomic_write, cache_dir
 
 
 def costs_file() -> Path:
     """``costs.json`` in the run cache's folder (``$GROKUTILS_CACHE``, or ``~/.cache/grokutils``)."""
-    from grokutils.runs import cache_dir
-
     return cache_dir().parent / "costs.json"
 
 
@@ -42,12 +40,4 @@ def record(chapter: str, profile: str, wall_seconds: float, train_seconds: float
             everything = {}
     everything.setdefault(chapter, {})[profile] = {
         "wall_seconds": round(float(wall_seconds), 1), "train_seconds": round(float(train_seconds), 1), "device": device}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".costs.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(everything, f, indent=1, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda f: json.dump(everything, f, indent=1, sort_keys=True), binary=False)
