@@ -146,7 +146,7 @@ def sweep_table(device: torch.device, k: int = 16, repeats: int = 3) -> None:
                 rate = statistics.median(m[option] for m in measured)
                 spread = f"{statistics.median(ratios):.1f}x [{ratios[0]:.1f}-{ratios[-1]:.1f}]"
                 print(f"{name:42s} {option:>10s} {rate:12.1f} {spread:>18s}")
-            chunk = plan(cfgs, device)[0]
+            chunk = plan(cfgs, device, "measured")[0]
             print(f"{'':42s} {'engine':>10s} picks {'workers' if chunk.threads else chunk.mode}")
     finally:
         if pool is not None:

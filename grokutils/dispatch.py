@@ -13,9 +13,13 @@ and picks, per group, how to train it:
   whose training and validation sets are the same size, batched), so no run is padded to a larger one's data and no
   finished run keeps a batch busy; for sweeps over the training fraction.
 
-On a CPU the choice is measured (``measure_plan``): a few steps of one run at this process's threads, of one
-run at one thread, and of the group batched at one and at all threads give each option's throughput in
-run-steps per second; a sweep too short to repay starting worker processes never gets them. ``execute``
+Without a mode the choice follows from the configs and the device alone (``default_mode``), so that a build's numbers
+do not depend on how busy the machine was: on a CPU a single run trains in this process, and two or more train as
+``"workers_by_size"`` (each chunk the runs of one shape, one thread each: the same chunks, so the same rounding, on
+any number of cores). ``"measured"`` is the measured plan (``measure_plan``, what ``make bench`` reports): a few steps
+of one run at this process's threads, of one run at one thread, and of the group batched at one and at all threads
+give each option's throughput in run-steps per second; a sweep too short to repay starting worker processes never
+gets them. It is fastest, but how it splits a sweep, and so how each run rounds, can change with the load. ``execute``
 sends the chunks to an executor: in-process, a local process pool, or any ``concurrent.futures``-like
 object with ``submit`` (a Dask cluster's ``Client.get_executor()``). Workers write each run into the
 shared run cache themselves, atomically, so a sweep killed halfway resumes with the runs still missing.
@@ -40,7 +44,7 @@ from grokutils.step import update
 from grokutils.sweep import Ensemble, check_batchable
 from grokutils.train import SingleRun
 
-MODES = ("batched", "sequential", "workers", "workers_by_size")
+MODES = ("batched", "sequential", "workers", "workers_by_size", "measured")
 DASK_ENV = "GROKUTILS_DASK_SCHEDULER"
 WORKER_START_SECONDS = 2.0
 """What starting the worker processes costs (forked; spawned ones import torch first), allowed for in ``measure_plan``."""
@@ -127,27 +131,39 @@ def measure_plan(cfgs: list[RunConfig], device: torch.device, n_cores: int | Non
 
 def plan(cfgs: list[RunConfig], device: torch.device, mode: str | None = None, n_workers: int | None = None,
          ) -> list[Chunk]:
-    """The chunks that train ``cfgs``: per batchable group, ``mode`` if given, else the measured best.
+    """The chunks that train ``cfgs``: per batchable group, ``mode`` if given (``"measured"``: the measured best),
+    else ``default_mode``'s.
 
     On a device other than the CPU no worker process is ever started: each group is one batched model (one per equal
     data size under ``"workers_by_size"``), whatever ``mode`` asks, except ``"sequential"``, which trains in this
     process too and keeps each run's own training time (what a chapter timing runs one by one reads).
     """
     check_choice("mode", mode, MODES + (None,))
+    why = "asked for" if mode else "the default for these runs on this device"
+    mode = default_mode(cfgs, device) if mode is None else mode
     chunks, found, n_workers = [], groups(cfgs), n_workers or cores()
     if device.type != "cpu" and mode != "sequential":
         return _on_accelerator(cfgs, found, device.type, mode)
     if mode == "workers_by_size":
-        return [Chunk(tuple(cfgs[i] for i in same), tuple(same), "batched", threads=1, why="asked for", group=g)
+        return [Chunk(tuple(cfgs[i] for i in same), tuple(same), "batched", threads=1, why=why, group=g)
                 for g, group in enumerate(found) for same in _by_size(cfgs, group)]
     for g, group in enumerate(found):
         members = [cfgs[i] for i in group]
-        chosen, why = (mode, "asked for") if mode else _best_mode(members, device, n_workers)
+        chosen, reason = _best_mode(members, device, n_workers) if mode == "measured" else (mode, why)
         # with at least as many groups as workers, each worker trains whole groups batched (fewer, larger steps);
         # with fewer, a group is split across the workers so that every core is busy
         split_over = 1 if len(found) >= n_workers else n_workers
-        chunks += [dataclasses.replace(c, group=g) for c in _split(members, group, chosen, split_over, why)]
+        chunks += [dataclasses.replace(c, group=g) for c in _split(members, group, chosen, split_over, reason)]
     return chunks
+
+
+def default_mode(cfgs: list[RunConfig], device: torch.device) -> str:
+    """The mode a sweep gets when none is asked for, from its configs and device only: on an accelerator
+    ``"batched"`` (every group one batched model), on a CPU ``"sequential"`` for a single run, else
+    ``"workers_by_size"``."""
+    if device.type != "cpu":
+        return "batched"
+    return "sequential" if len(cfgs) == 1 else "workers_by_size"
 
 
 def _on_accelerator(cfgs: list[RunConfig], found: list[list[int]], device_type: str, mode: str | None) -> list[Chunk]:

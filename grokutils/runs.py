@@ -136,7 +136,8 @@ def load_or_train_many(cfgs: list[RunConfig], device=None, progress: bool = True
     """The runs of ``cfgs``, one History per config in order: cached ones loaded, the others trained and cached.
 
     ``mode`` says how the missing runs train (``dispatch.MODES``: ``"batched"``, ``"sequential"``,
-    ``"workers"``, ``"workers_by_size"``); None measures the fastest for each group of batchable runs (``dispatch.plan``).
+    ``"workers"``, ``"workers_by_size"``, ``"measured"``: the measured fastest for each group of batchable runs); None
+    chooses from the configs and the device alone (``dispatch.default_mode``), so the numbers do not depend on the load.
     ``executor`` (anything with ``submit(fn, *args)``, or a Dask ``Client``) receives the work; None uses
     the Dask cluster named by ``$GROKUTILS_DASK_SCHEDULER`` if set, else this machine (worker chunks in a
     local process pool, the rest in this process).

@@ -24,7 +24,7 @@ def test_plan_splits_worker_groups_into_one_chunk_per_worker(tiny_run):
     assert dispatch.describe(chunks) == "5 runs: 2 worker processes, 1 thread each (one batched model each) (asked for)"
     sequential = dispatch.plan(cfgs, torch.device("cpu"), mode="sequential")
     assert [c.indices for c in sequential] == [(i,) for i in range(5)] and {c.mode for c in sequential} == {"sequential"}
-    with pytest.raises(ValueError, match=r"mode='fast' is not supported; allowed values: \('batched', 'sequential', 'workers', 'workers_by_size', None\)"):
+    with pytest.raises(ValueError, match=r"mode='fast' is not supported; allowed values: \('batched', 'sequential', 'workers', 'workers_by_size', 'measured', None\)"):
         dispatch.plan(cfgs, torch.device("cpu"), mode="fast")
 
 
@@ -87,10 +87,24 @@ def test_the_measured_plan_compares_every_option(tiny_run):
     cfgs = [tiny_run(seed=s, batch_size=16) for s in range(4)]
     rates = dispatch.measure_plan(cfgs, torch.device("cpu"), n_cores=2)
     assert set(rates) == {"sequential", "batched", "workers"} and all(r > 0 for r in rates.values())
-    (chunk,) = [c for c in dispatch.plan(cfgs[:1], torch.device("cpu"))]
+    (chunk,) = [c for c in dispatch.plan(cfgs[:1], torch.device("cpu"), "measured")]
     assert chunk.mode == "sequential" and chunk.why == "a single run"
-    chosen = dispatch.plan(cfgs, torch.device("cpu"))
+    chosen = dispatch.plan(cfgs, torch.device("cpu"), "measured")
     assert chosen[0].why.startswith("measured run-steps/s: ")
+
+
+def test_without_a_mode_the_plan_follows_from_the_configs_and_the_device(tiny_run, monkeypatch):
+    """Issue 27: a build's numbers must not depend on the machine's load, so nothing is timed without "measured"."""
+    monkeypatch.setattr(dispatch, "_timed", lambda make, threads: pytest.fail("the default plan timed a step"))
+    cfgs = [tiny_run(seed=s, batch_size=16) for s in range(4)] + [tiny_run(seed=9).replace(frac_train=0.5)]
+    cpu = torch.device("cpu")
+    assert dispatch.default_mode(cfgs, cpu) == "workers_by_size" and dispatch.default_mode(cfgs[:1], cpu) == "sequential"
+    for n_workers in (2, 16):  # the same chunks, so the same batched runs, on any number of cores
+        chunks = dispatch.plan(cfgs, cpu, n_workers=n_workers)
+        assert [c.indices for c in chunks] == [c.indices for c in dispatch.plan(cfgs, cpu, "workers_by_size")]
+        assert all(c.threads == 1 for c in chunks)
+    (single,) = dispatch.plan(cfgs[:1], cpu)
+    assert (single.mode, single.threads) == ("sequential", None)
 
 
 @pytest.mark.slow
