@@ -14,9 +14,8 @@ and picks, per group, how to train it:
   finished run keeps a batch busy; for sweeps over the training fraction.
 
 Without a mode the choice follows from the configs and the device alone (``default_mode``), so that a build's numbers
-do not depend on how busy the machine was: on a CPU a single run trains in this process, and two or more train as
-``"workers_by_size"`` (each chunk the runs of one shape, one thread each: the same chunks, so the same rounding, on
-any number of cores). ``"measured"`` is the measured plan (``measure_plan``, what ``make bench`` reports): a few steps
+do not depend on how busy the machine was: on a CPU a single run, or a group of full-batch runs, trains in this
+process one run after another; a group of minibatch runs goes to the workers. ``"measured"`` is the measured plan (``measure_plan``, what ``make bench`` reports): a few steps
 of one run at this process's threads, of one run at one thread, and of the group batched at one and at all threads
 give each option's throughput in run-steps per second; a sweep too short to repay starting worker processes never
 gets them. It is fastest, but how it splits a sweep, and so how each run rounds, can change with the load. ``execute``
@@ -139,17 +138,16 @@ def plan(cfgs: list[RunConfig], device: torch.device, mode: str | None = None, n
     process too and keeps each run's own training time (what a chapter timing runs one by one reads).
     """
     check_choice("mode", mode, MODES + (None,))
-    why = "asked for" if mode else "the default for these runs on this device"
-    mode = default_mode(cfgs, device) if mode is None else mode
     chunks, found, n_workers = [], groups(cfgs), n_workers or cores()
     if device.type != "cpu" and mode != "sequential":
         return _on_accelerator(cfgs, found, device.type, mode)
     if mode == "workers_by_size":
-        return [Chunk(tuple(cfgs[i] for i in same), tuple(same), "batched", threads=1, why=why, group=g)
+        return [Chunk(tuple(cfgs[i] for i in same), tuple(same), "batched", threads=1, why="asked for", group=g)
                 for g, group in enumerate(found) for same in _by_size(cfgs, group)]
     for g, group in enumerate(found):
         members = [cfgs[i] for i in group]
-        chosen, reason = _best_mode(members, device, n_workers) if mode == "measured" else (mode, why)
+        chosen, reason = (_best_mode(members, device, n_workers) if mode == "measured" else (mode, "asked for") if mode
+                          else (default_mode(members), "the default for these runs"))
         # with at least as many groups as workers, each worker trains whole groups batched (fewer, larger steps);
         # with fewer, a group is split across the workers so that every core is busy
         split_over = 1 if len(found) >= n_workers else n_workers
@@ -157,13 +155,14 @@ def plan(cfgs: list[RunConfig], device: torch.device, mode: str | None = None, n
     return chunks
 
 
-def default_mode(cfgs: list[RunConfig], device: torch.device) -> str:
-    """The mode a sweep gets when none is asked for, from its configs and device only: on an accelerator
-    ``"batched"`` (every group one batched model), on a CPU ``"sequential"`` for a single run, else
-    ``"workers_by_size"``."""
-    if device.type != "cpu":
-        return "batched"
-    return "sequential" if len(cfgs) == 1 else "workers_by_size"
+def default_mode(group: list[RunConfig]) -> str:
+    """How a batchable group trains on a CPU when no mode is asked for, from its configs alone (never from timings,
+    which move with the machine's load): ``"sequential"`` for a single run or for full-batch runs (their large matrix
+    products already keep every core busy, and batching or splitting them only adds memory traffic: ``make bench``),
+    else ``"workers"``. On an accelerator ``plan`` makes every group one batched model."""
+    if len(group) == 1 or all(cfg.train.batch_size is None for cfg in group):
+        return "sequential"
+    return "workers"
 
 
 def _on_accelerator(cfgs: list[RunConfig], found: list[list[int]], device_type: str, mode: str | None) -> list[Chunk]:

@@ -96,15 +96,14 @@ def test_the_measured_plan_compares_every_option(tiny_run):
 def test_without_a_mode_the_plan_follows_from_the_configs_and_the_device(tiny_run, monkeypatch):
     """Issue 27: a build's numbers must not depend on the machine's load, so nothing is timed without "measured"."""
     monkeypatch.setattr(dispatch, "_timed", lambda make, threads: pytest.fail("the default plan timed a step"))
-    cfgs = [tiny_run(seed=s, batch_size=16) for s in range(4)] + [tiny_run(seed=9).replace(frac_train=0.5)]
-    cpu = torch.device("cpu")
-    assert dispatch.default_mode(cfgs, cpu) == "workers_by_size" and dispatch.default_mode(cfgs[:1], cpu) == "sequential"
-    for n_workers in (2, 16):  # the same chunks, so the same batched runs, on any number of cores
-        chunks = dispatch.plan(cfgs, cpu, n_workers=n_workers)
-        assert [c.indices for c in chunks] == [c.indices for c in dispatch.plan(cfgs, cpu, "workers_by_size")]
-        assert all(c.threads == 1 for c in chunks)
-    (single,) = dispatch.plan(cfgs[:1], cpu)
-    assert (single.mode, single.threads) == ("sequential", None)
+    minibatch = [tiny_run(seed=s, batch_size=16) for s in range(4)]
+    full = [tiny_run(seed=s, steps=7) for s in range(3)]
+    assert dispatch.default_mode(minibatch) == "workers" and dispatch.default_mode(full) == "sequential"
+    assert dispatch.default_mode(minibatch[:1]) == "sequential"
+    chunks = dispatch.plan(minibatch + full, torch.device("cpu"), n_workers=2)
+    assert [(c.indices, c.mode, c.threads) for c in chunks] == [
+        ((0, 1, 2, 3), "batched", 1), ((4,), "sequential", None), ((5,), "sequential", None), ((6,), "sequential", None)]
+    assert all(c.why == "the default for these runs" for c in chunks)
 
 
 @pytest.mark.slow
