@@ -38,10 +38,11 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from grokutils import store
 from grokutils.config import RunConfig, check_choice, resolve_device
 from grokutils.step import update
-from grokutils.sweep import Ensemble, check_batchable
-from grokutils.train import SingleRun
+from grokutils.sweep import Ensemble, check_batchable, train_many
+from grokutils.train import SingleRun, train
 
 MODES = ("batched", "sequential", "workers", "workers_by_size", "measured")
 DASK_ENV = "GROKUTILS_DASK_SCHEDULER"
@@ -225,10 +226,6 @@ def run_chunk(chunk: Chunk, device: str | None, cache: str | None) -> list:
 
     Returns the histories when ``cache`` is None, else their keys (the caller loads them from the cache).
     """
-    from grokutils import runs  # noqa: PLC0415  (runs imports this module)
-    from grokutils.sweep import train_many  # noqa: PLC0415
-    from grokutils.train import train  # noqa: PLC0415
-
     if chunk.threads:
         torch.set_num_threads(chunk.threads)
     device = resolve_device(device)
@@ -236,7 +233,7 @@ def run_chunk(chunk: Chunk, device: str | None, cache: str | None) -> list:
     histories = train_many(cfgs, device, False) if chunk.mode == "batched" else [train(c, device, False) for c in cfgs]
     if cache is None:
         return histories
-    return [runs.store(h, device, Path(cache)) for h in histories]
+    return [store.store(h, device, Path(cache)) for h in histories]
 
 
 def local_workers(n: int) -> ProcessPoolExecutor:

@@ -16,6 +16,7 @@ import torch
 from grokutils.config import RunConfig, TrainConfig
 from grokutils.history import History
 from grokutils.models import MLPConfig, TransformerConfig
+from grokutils.store import atomic_save
 from grokutils.tasks import MNISTConfig, ModularConfig, MultiTaskConfig, RandomLabelConfig
 
 FORMAT = "grokutils-run"
@@ -27,8 +28,6 @@ CONFIG_CLASSES = {cls.__name__: cls for cls in (ModularConfig, MNISTConfig, Rand
 
 def save_run(history: History, path: str | Path) -> Path:
     """Write ``history`` (config, metrics, training indices, final weights; no checkpoints) to ``path`` atomically."""
-    from grokutils.runs import atomic_save  # the run cache's writer: whole file or none
-
     path = Path(path)
     atomic_save({"format": FORMAT, "version": VERSION,
                  "config": json.dumps(history.config.describe(), default=str),

@@ -19,7 +19,7 @@ from grokutils import __version__
 from grokutils.config import RunConfig
 from grokutils.export import config_from_description
 from grokutils.history import History
-from grokutils.runs import atomic_write
+from grokutils.store import atomic_write
 
 FORMAT = "grokutils-record"
 VERSION = 1

@@ -1,116 +1,19 @@
-"""Runs cached on disk, so re-executing a chapter after a change to its prose or plots loads its runs.
+"""Runs by config: loaded from the run store (``store``) when cached, trained and stored when not, so re-executing a
+chapter after a change to its prose or plots loads its runs.
 
-A run's key hashes its full config, the device type, the package version and a fingerprint of the
-code that determines a run (``config``, ``step``, ``train``, ``sweep``, ``history``, and the ``tasks``
-and ``models`` packages, comments and docstrings aside): a change to the initialisation or the loss
-that leaves the config alone still gets new runs. Each run is two files, ``<key>.pt`` (the history,
-with its config and key, checked on load) and ``<key>.ckpt.pt`` (its checkpoints, read when first
-used). Files are written atomically (a temporary file, then ``os.replace``) and readable by the group,
-so two processes filling one cache never leave a half-written run; a file that cannot be read is
-reported, moved aside and its run trained again.
+``load_or_train`` trains one missing run in this process; ``load_or_train_many`` hands a sweep's missing runs to the
+sweep engine (``dispatch``), whose workers write each run into the store as soon as it is trained. In a dry run
+(``dryrun``) both answer with synthetic runs and touch no file.
 """
 from __future__ import annotations
 
-import ast
 import dataclasses
-import hashlib
-import json
-import os
-import tempfile
-import time
-import warnings
-from functools import lru_cache
-from pathlib import Path
 
-import torch
-
-from grokutils import __version__, dispatch, dryrun
+from grokutils import dispatch, dryrun
 from grokutils.config import RunConfig, resolve_device
 from grokutils.history import History
+from grokutils.store import cache_dir, config_key, load, remove_stale_tmp, save
 from grokutils.train import train
-
-PACKAGE = Path(__file__).resolve().parent
-CODE = ("config.py", "step.py", "noise.py", "train.py", "sweep.py", "history.py", "tasks", "models")
-"""The files and folders of ``grokutils`` whose code determines a run's content (not how runs are dispatched)."""
-STALE_TMP_SECONDS = 3600
-"""Temporary files older than this are left by a killed save and are removed."""
-FILE_MODE = 0o664
-
-
-@lru_cache(maxsize=1)
-def code_fingerprint() -> str:
-    """A hash of the code in ``CODE``: each module's syntax tree without docstrings (comments never reach it)."""
-    h = hashlib.sha256()
-    files = sorted(f for name in CODE for f in ([PACKAGE / name] if name.endswith(".py") else (PACKAGE / name).rglob("*.py")))
-    for path in files:
-        h.update(str(path.relative_to(PACKAGE)).encode())
-        h.update(ast.dump(_without_docstrings(ast.parse(path.read_text()))).encode())
-    return h.hexdigest()[:16]
-
-
-def _without_docstrings(tree: ast.AST) -> ast.AST:
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if isinstance(body, list) and body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
-                and isinstance(body[0].value.value, str):
-            node.body = body[1:] or [ast.Pass()]
-    return tree
-
-
-def cache_dir() -> Path:
-    """``$GROKUTILS_CACHE/runs`` if set, else ``~/.cache/grokutils/runs``."""
-    root = os.environ.get("GROKUTILS_CACHE") or Path.home() / ".cache" / "grokutils"
-    return Path(root) / "runs"
-
-
-def config_key(cfg: RunConfig, device: torch.device | str = "cpu") -> str:
-    """A stable hash of the config (with its class names), the device type, the version and the code."""
-    payload = {"version": __version__, "code": code_fingerprint(), "device": torch.device(device).type,
-               **cfg.describe()}
-    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def run_path(cfg: RunConfig, device) -> Path:
-    """Where the cached run of ``cfg`` on ``device`` lives (its checkpoints: ``checkpoint_path``)."""
-    return cache_dir() / f"{config_key(cfg, device)}.pt"
-
-
-def checkpoint_path(path: Path) -> Path:
-    """The side file holding the checkpoints of the run stored at ``path``."""
-    return path.with_suffix(".ckpt.pt")
-
-
-def atomic_save(obj, path: Path) -> None:
-    """``torch.save`` to ``path`` through a temporary file, so ``path`` is whole or absent; group-readable."""
-    atomic_write(path, lambda f: torch.save(obj, f))
-
-
-def atomic_write(path: Path, write, binary: bool = True) -> None:
-    """``write(file)`` into a temporary file beside ``path``, then moved onto it: ``path`` is whole or absent;
-    group-readable. ``binary``: the file is opened in bytes mode, else as text."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb" if binary else "w") as f:
-            write(f)
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def remove_stale_tmp(folder: Path, older_than: float = STALE_TMP_SECONDS) -> list[Path]:
-    """Delete temporary files that a killed save left in ``folder`` (older than ``older_than`` seconds)."""
-    removed = []
-    for tmp in folder.glob(".*.tmp") if folder.exists() else ():
-        try:
-            if time.time() - tmp.stat().st_mtime > older_than:
-                tmp.unlink()
-                removed.append(tmp)
-        except FileNotFoundError:  # another process cleaned it, or its save finished
-            pass
-    return removed
 
 
 def load_or_train(cfg: RunConfig, device=None, progress: bool = True, use_cache: bool = True) -> History:
@@ -164,60 +67,3 @@ def load_or_train_many(cfgs: list[RunConfig], device=None, progress: bool = True
             if histories[i] is None:
                 raise RuntimeError(f"run {i} was trained but its file {keys[i]}.pt could not be read back")
     return histories
-
-
-def store(history: History, device, folder: Path | None = None) -> str:
-    """Save ``history`` under its key in the run cache ``folder`` (default: ``cache_dir()``); return the key."""
-    key = config_key(history.config, device)
-    save(history, key, (folder or cache_dir()) / f"{key}.pt")
-    return key
-
-
-def save(history: History, key: str, path: Path) -> History:
-    """Store ``history`` at ``path`` (checkpoints in the side file) and return it, its checkpoints now on disk."""
-    checkpoints, size = history.checkpoints, 0
-    if checkpoints:
-        atomic_save(checkpoints, checkpoint_path(path))
-        size = checkpoint_path(path).stat().st_size
-    fields = {f.name: getattr(history, f.name) for f in dataclasses.fields(History)
-              if f.name not in ("config", "checkpoint_file", "_checkpoints")}
-    atomic_save({"key": key, "config": _config_json(history.config), "checkpoint_bytes": size,
-                 **fields}, path)
-    return dataclasses.replace(history, checkpoint_file=checkpoint_path(path) if checkpoints else None,
-                               _checkpoints=checkpoints)
-
-
-def load(cfg: RunConfig, key: str, path: Path) -> History | None:
-    """The run stored at ``path``, or None when there is none or it cannot be used (then moved aside)."""
-    if not path.exists():
-        return None
-    try:
-        try:
-            blob = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:  # torch's own message advises an unsafe load: say what happened instead
-            raise ValueError(f"it is not a readable run file ({type(err).__name__})") from None
-        if blob.get("key") != key or blob.get("config") != _config_json(cfg):
-            raise ValueError(f"it holds another run (key {blob.get('key')!r}, expected {key!r})")
-        ckpt, size = checkpoint_path(path), blob.pop("checkpoint_bytes")
-        if size and (not ckpt.exists() or ckpt.stat().st_size != size):
-            raise ValueError(f"its checkpoint file {ckpt.name} is missing or not {size} bytes long")
-    except (ValueError, KeyError, AttributeError, TypeError) as err:  # unreadable or foreign: never trust it
-        _move_aside(path, err)
-        return None
-    fields = {k: v for k, v in blob.items() if k not in ("key", "config")}
-    return History(config=cfg, checkpoint_file=ckpt if size else None, **fields)
-
-
-def _config_json(cfg: RunConfig) -> str:
-    return json.dumps(cfg.describe(), sort_keys=True, default=str)
-
-
-def _move_aside(path: Path, err: Exception) -> None:
-    aside = path.with_name(f"{path.name}.corrupt-{int(time.time())}")
-    warnings.warn(f"run cache: {path} could not be used ({err}); moved to {aside.name} "
-                  "and the run is trained again", stacklevel=3)
-    for source, target in ((path, aside), (checkpoint_path(path), aside.with_name(aside.name + ".ckpt"))):
-        try:
-            os.replace(source, target)
-        except FileNotFoundError:
-            pass

@@ -5,7 +5,7 @@ import dataclasses
 import pytest
 import torch
 
-from grokutils import runs
+from grokutils import runs, store
 from grokutils.config import RunConfig
 from grokutils.export import config_from_description
 from grokutils.sweep import check_batchable, train_many
@@ -32,7 +32,7 @@ def test_a_child_starts_from_its_parents_final_weights(tiny_run, fresh_cache):
 def test_the_parent_is_part_of_the_childs_key_and_description(tiny_run):
     parent = tiny_run(steps=20)
     child, other = _child(parent), _child(tiny_run(steps=21))
-    assert runs.config_key(child) != runs.config_key(other) != runs.config_key(dataclasses.replace(child, init_from=None))
+    assert store.config_key(child) != store.config_key(other) != store.config_key(dataclasses.replace(child, init_from=None))
     assert "init_from" not in parent.describe()
     assert config_from_description(child.describe()) == child
     assert child.replace(lr=1e-2).init_from == parent

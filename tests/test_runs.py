@@ -8,7 +8,7 @@ import time
 import pytest
 import torch
 
-from grokutils import runs
+from grokutils import runs, store
 
 
 def test_second_call_loads_from_cache_without_training(fresh_cache, monkeypatch, tiny_run):
@@ -23,34 +23,34 @@ def test_second_call_loads_from_cache_without_training(fresh_cache, monkeypatch,
 
 def test_key_depends_on_config_device_version_and_code(monkeypatch, tiny_run):
     cfg = tiny_run()
-    key = runs.config_key(cfg)
-    assert key == runs.config_key(tiny_run())
-    assert key != runs.config_key(tiny_run(lr=2e-3))
-    assert key != runs.config_key(tiny_run(init_scale=2.0))
-    assert key != runs.config_key(cfg, device="cuda")
-    monkeypatch.setattr(runs, "__version__", "9.9.9")
-    assert key != runs.config_key(cfg)
+    key = store.config_key(cfg)
+    assert key == store.config_key(tiny_run())
+    assert key != store.config_key(tiny_run(lr=2e-3))
+    assert key != store.config_key(tiny_run(init_scale=2.0))
+    assert key != store.config_key(cfg, device="cuda")
+    monkeypatch.setattr(store, "__version__", "9.9.9")
+    assert key != store.config_key(cfg)
     monkeypatch.undo()
-    monkeypatch.setattr(runs, "code_fingerprint", lambda: "another-initialisation")
-    assert key != runs.config_key(cfg)
+    monkeypatch.setattr(store, "code_fingerprint", lambda: "another-initialisation")
+    assert key != store.config_key(cfg)
 
 
 def test_code_fingerprint_ignores_docstrings_and_comments_but_not_code(tmp_path, monkeypatch):
     (tmp_path / "tasks").mkdir()
     (tmp_path / "models").mkdir()
     module = tmp_path / "train.py"
-    monkeypatch.setattr(runs, "PACKAGE", tmp_path)
-    monkeypatch.setattr(runs, "CODE", ("train.py", "tasks", "models"))
+    monkeypatch.setattr(store, "PACKAGE", tmp_path)
+    monkeypatch.setattr(store, "CODE", ("train.py", "tasks", "models"))
 
     def fingerprint(text):
         module.write_text(text)
-        runs.code_fingerprint.cache_clear()
-        return runs.code_fingerprint()
+        store.code_fingerprint.cache_clear()
+        return store.code_fingerprint()
 
     base = fingerprint('"""Doc."""\ndef f(x):\n    """Doc."""\n    return x * 2\n')
     assert base == fingerprint('"""Other doc."""\ndef f(x):\n    # a comment\n    return x * 2  # and another\n')
     assert base != fingerprint('def f(x):\n    return x * 3\n')
-    runs.code_fingerprint.cache_clear()
+    store.code_fingerprint.cache_clear()
 
 
 def test_use_cache_false_writes_nothing(fresh_cache, tiny_run):
@@ -65,18 +65,18 @@ def test_atomic_save_leaves_nothing_behind_on_failure_and_files_are_group_readab
 
     target = tmp_path / "run.pt"
     with pytest.raises(RuntimeError, match="boom"):
-        runs.atomic_save({"x": Unpicklable()}, target)
+        store.atomic_save({"x": Unpicklable()}, target)
     assert os.listdir(tmp_path) == []
-    runs.atomic_save({"x": torch.ones(2)}, target)
+    store.atomic_save({"x": torch.ones(2)}, target)
     assert torch.equal(torch.load(target)["x"], torch.ones(2)) and os.listdir(tmp_path) == ["run.pt"]
     assert os.stat(target).st_mode & stat.S_IRGRP
 
 
 def test_cache_dir_follows_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("GROKUTILS_CACHE", str(tmp_path))
-    assert runs.cache_dir() == tmp_path / "runs"
+    assert store.cache_dir() == tmp_path / "runs"
     monkeypatch.delenv("GROKUTILS_CACHE")
-    assert runs.cache_dir().parts[-3:] == (".cache", "grokutils", "runs")
+    assert store.cache_dir().parts[-3:] == (".cache", "grokutils", "runs")
 
 
 def test_load_or_train_many_trains_only_the_missing_runs(fresh_cache, monkeypatch, tiny_run):
@@ -93,8 +93,8 @@ def test_load_or_train_many_trains_only_the_missing_runs(fresh_cache, monkeypatc
 def test_checkpoints_live_in_a_side_file_read_on_first_use(fresh_cache, tiny_run):
     cfg = tiny_run(steps=10, checkpoint_every=5)
     trained = runs.load_or_train(cfg, progress=False)
-    path = runs.run_path(cfg, "cpu")
-    assert runs.checkpoint_path(path).exists() and "checkpoints" not in torch.load(path, weights_only=True)
+    path = store.run_path(cfg, "cpu")
+    assert store.checkpoint_path(path).exists() and "checkpoints" not in torch.load(path, weights_only=True)
     loaded = runs.load_or_train(cfg, progress=False)
     assert loaded._checkpoints is None and sorted(loaded.checkpoints) == [0, 5, 10]
     assert torch.equal(loaded.checkpoints[5]["embed.W_E"], trained.checkpoints[5]["embed.W_E"])
@@ -104,20 +104,20 @@ def test_checkpoints_live_in_a_side_file_read_on_first_use(fresh_cache, tiny_run
 def test_a_damaged_or_foreign_file_is_reported_moved_aside_and_retrained(fresh_cache, tiny_run, damage):
     cfg, other = tiny_run(steps=10, checkpoint_every=5), tiny_run(steps=10, checkpoint_every=5, seed=1)
     first = runs.load_or_train(cfg, progress=False)
-    path = runs.run_path(cfg, "cpu")
+    path = store.run_path(cfg, "cpu")
     if damage == "truncate":
         path.write_bytes(path.read_bytes()[:100])
     elif damage == "garbage":
         path.write_bytes(b"not a torch file")
     elif damage == "foreign":
         runs.load_or_train(other, progress=False)
-        os.replace(runs.run_path(other, "cpu"), path)
+        os.replace(store.run_path(other, "cpu"), path)
     else:
-        runs.checkpoint_path(path).unlink()
+        store.checkpoint_path(path).unlink()
     with pytest.warns(UserWarning, match=rf"run cache: {path} could not be used .* moved to {path.name}\.corrupt-"):
         again = runs.load_or_train(cfg, progress=False)
     assert torch.equal(again.val_loss, first.val_loss) and again.config == cfg
-    assert list(path.parent.glob(f"{path.name}.corrupt-*")) and runs.load(cfg, runs.config_key(cfg), path) is not None
+    assert list(path.parent.glob(f"{path.name}.corrupt-*")) and store.load(cfg, store.config_key(cfg), path) is not None
 
 
 def test_temporary_files_of_a_killed_save_are_cleaned_up(fresh_cache, tiny_run):
@@ -126,7 +126,7 @@ def test_temporary_files_of_a_killed_save_are_cleaned_up(fresh_cache, tiny_run):
     old, new = folder / ".abc.pt.x1.tmp", folder / ".abc.pt.x2.tmp"
     old.write_bytes(b"half")
     new.write_bytes(b"half")
-    os.utime(old, (time.time() - 2 * runs.STALE_TMP_SECONDS,) * 2)
+    os.utime(old, (time.time() - 2 * store.STALE_TMP_SECONDS,) * 2)
     runs.load_or_train(tiny_run(steps=2), progress=False)
     assert not old.exists() and new.exists()  # a recent one may belong to a save still running
 
@@ -154,5 +154,5 @@ def test_two_processes_filling_one_cache_never_corrupt_it(fresh_cache, tiny_run)
     assert not list(folder.glob(".*.tmp")) and not list(folder.glob("*.corrupt-*"))
     for s in range(4):
         cfg = tiny_run(steps=40, seed=s, checkpoint_every=20)
-        h = runs.load(cfg, runs.config_key(cfg, "cpu"), runs.run_path(cfg, "cpu"))
+        h = store.load(cfg, store.config_key(cfg, "cpu"), store.run_path(cfg, "cpu"))
         assert h is not None and sorted(h.checkpoints) == [0, 20, 40]

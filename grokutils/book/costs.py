@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from grokutils.runs import atomic_write, cache_dir
+from grokutils.store import atomic_write, cache_dir
 
 
 def costs_file() -> Path:
