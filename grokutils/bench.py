@@ -16,10 +16,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from grokutils.config import RunConfig, resolve_device
-from grokutils.dispatch import cores, local_workers, plan
+from grokutils.dispatch import cores, local_workers, plan, sync, time_steps
 from grokutils.recipes import nanda_run, omnigrok_mnist_run, power_run
 from grokutils.step import update
-from grokutils.sweep import Ensemble
 from grokutils.tasks import Split
 from grokutils.train import SingleRun
 
@@ -63,27 +62,21 @@ def matmul_gflops(device: torch.device, n: int = 2048, repeats: int = 10) -> flo
     """Measured fp32 throughput of an ``n x n`` matrix product, in GFLOP/s."""
     a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
     a @ b
-    _sync(device)
+    sync(device)
     start = time.perf_counter()
     for _ in range(repeats):
         a @ b
-    _sync(device)
+    sync(device)
     return 2 * n**3 * repeats / (time.perf_counter() - start) / 1e9
 
 
 def time_step(cfg: RunConfig, device: torch.device, steps: int, warmup: int = 5) -> tuple[float, float]:
-    """(milliseconds per update, matrix GFLOP per update) of ``cfg`` with the training loop's update."""
+    """(milliseconds per update, matrix GFLOP per update) of ``cfg`` with the training loop's update
+    (``dispatch.time_steps``; the FLOPs counted on one more update)."""
     runner = SingleRun(cfg, device)
-    for i in range(warmup):
-        update(runner, i)
     with FlopCounterMode(display=False) as counter:
-        update(runner, warmup)
-    _sync(device)
-    start = time.perf_counter()
-    for i in range(steps):
-        update(runner, warmup + 1 + i)
-    _sync(device)
-    return (time.perf_counter() - start) / steps * 1e3, counter.get_total_flops() / 1e9
+        update(runner, 0)
+    return time_steps([cfg], device, steps, warmup=warmup) * 1e3, counter.get_total_flops() / 1e9
 
 
 def sweep_settings() -> dict[str, tuple[RunConfig, int]]:
@@ -103,30 +96,16 @@ def seeds(cfg: RunConfig, k: int) -> list[RunConfig]:
             for i in range(k)]
 
 
-def time_runs(cfgs: list[RunConfig], device: torch.device, steps: int, threads: int | None = None) -> float:
-    """Seconds per update of ``cfgs`` together (one batched model; a single run alone), at ``threads`` threads."""
-    if threads:
-        torch.set_num_threads(threads)
-    runner = Ensemble(cfgs, device) if len(cfgs) > 1 else SingleRun(cfgs[0], device)
-    for i in range(2):
-        update(runner, i)
-    _sync(device)
-    start = time.perf_counter()
-    for i in range(steps):
-        update(runner, 2 + i)
-    _sync(device)
-    return (time.perf_counter() - start) / steps
-
-
 def sweep_rates(cfgs: list[RunConfig], device: torch.device, steps: int, pool=None, workers: int = 2) -> dict[str, float]:
     """Run-steps per second of ``cfgs`` one after another, as one batched model, and (with a ``pool``) as one
     batched chunk per worker process at one thread each, the workers timed side by side."""
     k = len(cfgs)
-    rates = {"sequential": 1 / time_runs(cfgs[:1], device, steps), "batched": k / time_runs(cfgs, device, max(1, steps // 4))}
+    rates = {"sequential": 1 / time_steps(cfgs[:1], device, steps),
+             "batched": k / time_steps(cfgs, device, max(1, steps // 4))}
     if pool is not None:
         size = -(-k // workers)
         chunks = [cfgs[i : i + size] for i in range(0, k, size)]
-        times = [f.result() for f in [pool.submit(time_runs, c, device, max(1, steps // 4), 1) for c in chunks]]
+        times = [f.result() for f in [pool.submit(time_steps, c, device, max(1, steps // 4), 1) for c in chunks]]
         rates["workers"] = sum(len(c) / t for c, t in zip(chunks, times))
     return rates
 
@@ -151,11 +130,6 @@ def sweep_table(device: torch.device, k: int = 16, repeats: int = 3) -> None:
     finally:
         if pool is not None:
             pool.shutdown()
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 def main(argv: list[str] | None = None) -> None:

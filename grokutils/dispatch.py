@@ -92,21 +92,32 @@ def cores() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def _step_seconds(runner, steps: int = 3) -> float:
-    update(runner, 0)
-    start = time.perf_counter()
-    for i in range(steps):
-        update(runner, i + 1)
-    return (time.perf_counter() - start) / steps
-
-
-def _timed(make_runner, threads: int) -> float:
+def time_steps(cfgs: list[RunConfig], device: torch.device, steps: int, threads: int | None = None, warmup: int = 2,
+               ) -> float:
+    """Seconds per update of ``cfgs`` trained together (one batched model; a single run alone) with the training loop's
+    update, after ``warmup`` untimed updates, at ``threads`` torch threads (None: as they are; restored after). The one
+    step timer of the package: the measured plan, ``make bench`` and the Power chapter's cost per step use it."""
     before = torch.get_num_threads()
-    torch.set_num_threads(threads)
+    if threads:
+        torch.set_num_threads(threads)
     try:
-        return _step_seconds(make_runner())
+        runner = Ensemble(cfgs, device) if len(cfgs) > 1 else SingleRun(cfgs[0], device)
+        for i in range(warmup):
+            update(runner, i)
+        sync(device)
+        start = time.perf_counter()
+        for i in range(steps):
+            update(runner, warmup + i)
+        sync(device)
+        return (time.perf_counter() - start) / steps
     finally:
         torch.set_num_threads(before)
+
+
+def sync(device: torch.device) -> None:
+    """Wait for the device's queued work (a GPU's), so a timer reads finished work."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def measure_plan(cfgs: list[RunConfig], device: torch.device, n_cores: int | None = None) -> dict[str, float]:
@@ -117,13 +128,13 @@ def measure_plan(cfgs: list[RunConfig], device: torch.device, n_cores: int | Non
     """
     n_cores = n_cores or cores()
     k, threads, steps = len(cfgs), torch.get_num_threads(), cfgs[0].train.steps
-    single = _timed(lambda: SingleRun(cfgs[0], device), threads)
-    batched = _timed(lambda: Ensemble(cfgs, device), threads) if k > 1 else single
+    single = time_steps(cfgs[:1], device, 3, threads, warmup=1)
+    batched = time_steps(cfgs, device, 3, threads, warmup=1) if k > 1 else single
     rates = {"sequential": 1 / single, "batched": k / batched}
     workers = min(n_cores, k)
     if workers > 1:  # every worker takes one step of its chunk in ``one`` seconds, all side by side
         chunk = cfgs[: math.ceil(k / workers)]
-        one = _timed(lambda: Ensemble(chunk, device) if len(chunk) > 1 else SingleRun(chunk[0], device), 1)
+        one = time_steps(chunk, device, 3, 1, warmup=1)
         busy = steps * one
         rates["workers"] = min(k, workers * len(chunk)) / one * busy / (busy + WORKER_START_SECONDS)
     return rates

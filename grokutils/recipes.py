@@ -38,14 +38,19 @@ def nanda_model(task: ModularConfig, seed: int = 0, use_attn_bias: bool = False,
                              use_unembed_bias=use_unembed_bias, init="nanda", seed=seed, **{**NANDA_WIDTHS, **widths})
 
 
+def nanda_adamw() -> dict:
+    """Nanda et al.'s optimiser as ``TrainConfig`` fields: AdamW, lr 1e-3, weight decay 1, betas (0.9, 0.98), a linear
+    warm-up over 10 steps (written once here for every chapter that uses it)."""
+    return dict(optimizer="adamw", lr=1e-3, weight_decay=1.0, betas=(0.9, 0.98), warmup_steps=10)
+
+
 def nanda_run(p: int = 113, frac_train: float = 0.3, steps: int = 40_000, log_every: int = 100, seed: int = 0,
               checkpoint_every: int | None = None, **widths) -> RunConfig:
     """Nanda et al.'s run on a + b mod ``p``: metrics every ``log_every`` epochs (full batch)."""
     task = ModularConfig(op="add", p=p, frac_train=frac_train, seed=seed)
-    train = TrainConfig(steps=steps, batch_size=None, lr=1e-3, weight_decay=1.0, betas=(0.9, 0.98),
-                        optimizer="adamw", warmup_steps=10, loss="cross_entropy_f64",
-                        n_logs=steps // log_every + 1, log_spacing="linear",
-                        checkpoint_every=checkpoint_every, seed=seed)
+    train = TrainConfig(steps=steps, batch_size=None, **nanda_adamw(), loss="cross_entropy_f64",
+                        n_logs=steps // log_every + 1, log_spacing="linear", checkpoint_every=checkpoint_every,
+                        seed=seed)
     return RunConfig(task, nanda_model(task, seed, **widths), train)
 
 

@@ -95,7 +95,7 @@ def test_the_measured_plan_compares_every_option(tiny_run):
 
 def test_without_a_mode_the_plan_follows_from_the_configs_and_the_device(tiny_run, monkeypatch):
     """Issue 27: a build's numbers must not depend on the machine's load, so nothing is timed without "measured"."""
-    monkeypatch.setattr(dispatch, "_timed", lambda make, threads: pytest.fail("the default plan timed a step"))
+    monkeypatch.setattr(dispatch, "time_steps", lambda *a, **k: pytest.fail("the default plan timed a step"))
     minibatch = [tiny_run(seed=s, batch_size=16) for s in range(4)]
     full = [tiny_run(seed=s, steps=7) for s in range(3)]
     assert dispatch.default_mode(minibatch) == "workers" and dispatch.default_mode(full) == "sequential"
@@ -167,7 +167,7 @@ def test_a_dask_cluster_trains_the_same_runs_into_the_shared_cache(fresh_cache, 
 
 def test_the_plan_counts_every_worker_and_the_cost_of_starting_them(tiny_run, monkeypatch):
     times = iter([0.01, 0.04, 0.03])  # one run; the 4 runs batched; a worker's chunk of 2 at one thread
-    monkeypatch.setattr(dispatch, "_timed", lambda make, threads: next(times))
+    monkeypatch.setattr(dispatch, "time_steps", lambda *a, **k: next(times))
     rates = dispatch.measure_plan([tiny_run(steps=1000, seed=s) for s in range(4)], torch.device("cpu"), n_cores=2)
     busy = 1000 * 0.03
     assert rates["sequential"] == pytest.approx(100) and rates["batched"] == pytest.approx(100)

@@ -79,9 +79,10 @@ def test_checkpoints_per_run_and_states_use_model_names(tiny_run):
 
 
 def test_sweep_benchmark_times_a_batched_step(tiny_run):
-    from grokutils.bench import seeds, sweep_rates, time_runs
+    from grokutils.bench import seeds, sweep_rates
+    from grokutils.dispatch import time_steps
     cfgs = seeds(tiny_run(batch_size=8), 2)
-    assert [c.model.seed for c in cfgs] == [0, 1] and time_runs(cfgs, torch.device("cpu"), steps=2) > 0
+    assert [c.model.seed for c in cfgs] == [0, 1] and time_steps(cfgs, torch.device("cpu"), steps=2) > 0
     assert set(sweep_rates(cfgs, torch.device("cpu"), steps=2)) == {"sequential", "batched"}
 
 

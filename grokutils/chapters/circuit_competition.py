@@ -28,7 +28,7 @@ from grokutils.book import (DOES_NOT_HOLD, HOLDS, UNDECIDED, Checks, Evidence, F
                             judge_all, resolve_profile, verdict_glue)
 from grokutils.config import RunConfig, TrainConfig, resolve_device
 from grokutils.history import History
-from grokutils.recipes import nanda_model
+from grokutils.recipes import nanda_adamw, nanda_model
 from grokutils.tasks import ModularConfig, MultiTaskConfig, RandomLabelConfig
 
 ACC_MARGIN = 0.03
@@ -251,9 +251,8 @@ def _addition(pre: dict, n: int, seed: int, **fields) -> ModularConfig:
 def _run(pre: dict, task, width: int, seed: int, steps: int, stop: bool = True) -> RunConfig:
     """Nanda et al.'s recipe at ``width`` on ``task``; runs that ``stop`` end at 99% validation accuracy."""
     model = nanda_model(task, seed, d_model=width, n_heads=4, d_head=max(1, width // 4), d_mlp=4 * width)
-    train = TrainConfig(steps=steps, lr=1e-3, weight_decay=1.0, betas=(0.9, 0.98), warmup_steps=10,
-                        loss="cross_entropy_f64", n_logs=pre["n_logs"], log_spacing="log",
-                        stop_at_val_acc=0.99 if stop else None, seed=seed)
+    train = TrainConfig(steps=steps, **nanda_adamw(), loss="cross_entropy_f64", n_logs=pre["n_logs"],
+                        log_spacing="log", stop_at_val_acc=0.99 if stop else None, seed=seed)
     return RunConfig(task, model, train)
 
 

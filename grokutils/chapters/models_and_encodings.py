@@ -26,7 +26,7 @@ from grokutils.book import (HOLDS, NOT_TESTED, Checks, Evidence, Finding, assert
                             fmt_step, judge_all, resolve_profile, verdict_glue)
 from grokutils.config import RunConfig, TrainConfig, resolve_device
 from grokutils.history import History
-from grokutils.recipes import HU_LR, hu_lstm, hu_mlp, nanda_model, nanda_run, power_run, source_adam
+from grokutils.recipes import HU_LR, hu_lstm, hu_mlp, nanda_adamw, nanda_model, nanda_run, power_run, source_adam
 from grokutils.tasks import ModularConfig
 
 FRACTIONS = {"Power": (0.05, 0.3, 0.45, 0.6, 0.75, 0.9), "simple": (0.15, 0.3, 0.45), "MLP": (0.15, 0.3, 0.45),
@@ -36,7 +36,7 @@ SOURCE_P = 97
 """The report's modulus."""
 LARGE_INIT = {"MLP": 8.0, "LSTM": 6.0}
 """Omnigrok's large initialisation per model: α = 8 for its MNIST MLP, α = 6 for its IMDb LSTM."""
-TRANSFORMER_ADAMW = dict(optimizer="adamw", lr=1e-3, weight_decay=1.0, betas=(0.9, 0.98), warmup_steps=10)
+TRANSFORMER_ADAMW = nanda_adamw()
 """The transformer's optimiser (Nanda et al.'s, the report's), given to the MLP and the LSTM in the test."""
 _ROSE = "its validation accuracy rose by at least 20 points in some run"
 _LAG = "the largest half-rise lag (validation over training) among its runs whose validation accuracy rose, as log(lag / 10)"

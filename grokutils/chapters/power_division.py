@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 
 import torch
 
-from grokutils.bench import time_runs
 from grokutils.book import Checks, fmt_step, resolve_profile
 from grokutils.config import RunConfig, check_float, check_int, resolve_device
+from grokutils.dispatch import time_steps
 from grokutils.history import History
 from grokutils.recipes import power_run
 
@@ -191,9 +191,9 @@ def architecture_costs(s: PowerSettings, steps: int = 5) -> dict[str, float]:
 
 
 def step_seconds(cfg: RunConfig, steps: int = 5, device=None) -> float:
-    """Measured seconds per optimiser step of ``cfg`` (``bench.time_runs``), at this process's threads."""
+    """Measured seconds per optimiser step of ``cfg`` (``dispatch.time_steps``), at this process's threads."""
     check_int("steps", steps, 1)
-    return time_runs([cfg], resolve_device(device), steps)
+    return time_steps([cfg], resolve_device(device), steps)
 
 
 def count_spikes(history: History, level: float = 0.5, fit: float = 0.99, until: int | None = None) -> dict:
