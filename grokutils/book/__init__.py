@@ -1,6 +1,6 @@
 """What every chapter shares, once: its profiles and seeds (``profiles``), its findings and Checks (``findings``),
 how it writes numbers (``fmt``), and its page (``page``: header, glue, closing line, "Run this chapter" box,
-downloads; ``costs`` and ``launch`` behind it).
+downloads; ``costs`` and ``launch`` behind it), and the book's scorecard of every finding (``scorecard``).
 
 The names a chapter module or notebook uses are here, so ``from grokutils.book import Checks, glue`` reads them.
 """

@@ -91,7 +91,7 @@ def finish(clock: Stopwatch, settings, *runs) -> None:
     box = run_box(chapter, settings.profile)
     glue("profile", settings.profile)
     glue("wall_seconds", round(clock.seconds))
-    glue("run_box", _markdown(f"**{dryrun.banner()}.**\n\n{box}" if dry else box), display=False)
+    glue("run_box", markdown(f"**{dryrun.banner()}.**\n\n{box}" if dry else box), display=False)
     if dry:
         print(f"profile {settings.profile}: DRY RUN of {len(histories)} synthetic runs in {clock.seconds:.0f} s; "
               "nothing was trained and no cost was recorded")
@@ -129,7 +129,7 @@ def run_box(chapter: str, profile: str) -> str:
     return "\n".join(lines)
 
 
-def _markdown(text: str):
+def markdown(text: str):
     from IPython.display import Markdown  # only where a notebook kernel runs the chapter
 
     return Markdown(text)
