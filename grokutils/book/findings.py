@@ -122,7 +122,8 @@ def judge(finding: Finding, evidence: Sequence[Evidence]) -> Verdict:
         reasons = dict.fromkeys(e.why_not or "it could not be measured" for e in evidence)
         return Verdict(finding, verdict, evidence, "; ".join(reasons))
     if verdict == UNDECIDED:
-        return Verdict(finding, verdict, evidence, f"within the margin of {finding.margin:.3g} ({_scores(evidence)})")
+        where = f"within the margin of {finding.margin:.3g}" if finding.margin else "at the threshold"
+        return Verdict(finding, verdict, evidence, f"{where} ({_scores(evidence)})")
     return Verdict(finding, verdict, evidence)
 
 

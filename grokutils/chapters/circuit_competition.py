@@ -35,7 +35,8 @@ ACC_MARGIN = 0.03
 """How far (in accuracy, or in share of the training set for capacity) a measurement must clear its threshold for a
 verdict either way; inside it the finding is undecided. Set in issue 27, after the ``book`` run of issue 16 had width
 16 end at 88.8% at 800 examples (90.x% on another machine) and the capacity of width 4 move from 144 to 168 pairs."""
-_D_CRIT = ("every cell's final test accuracy moved by the margin either way (the verdict must survive every choice)")
+_D_CRIT = (f"every cell's final test accuracy moved {ACC_MARGIN * 100:.0f} points either way: +1 where it holds for every "
+           "choice, -1 where it fails for every choice, 0 where the choice decides it")
 _GRID_POWER = "some width reached the level at the grid's largest size"
 _MT_POWER = "addition alone generalised (best test accuracy at the level) at the widths concerned"
 FINDINGS = (
@@ -45,7 +46,8 @@ FINDINGS = (
             "the largest width memorised at least half of its labels", margin=ACC_MARGIN),
     Finding("d_crit_within_grid", "every width has a critical size within the grid", "huang2024unified",
             "the critical size D_crit (the smallest size from which every larger one ends at 90% test accuracy) of "
-            "every width lies within the grid, with " + _D_CRIT, _GRID_POWER),
+            "every width lies within the grid: the lowest final test accuracy at the grid's largest size, minus 90%",
+            _GRID_POWER, margin=ACC_MARGIN),
     Finding("d_crit_not_increasing", "the critical size does not increase with width", "huang2024unified",
             "D_crit of each width at most that of the next smaller one (a width without one counting as larger), the "
             "largest width having one, with " + _D_CRIT, _GRID_POWER),
@@ -367,7 +369,8 @@ def _seed_evidence(x: dict, s: CompetitionSettings, label: str) -> dict[str, Evi
     e = {
         "capacity_grows": Evidence(slack_cap, fmt_counts(x["capacity"]), cap[-1] >= 0.5 * n_cap,
                                    f"the largest width memorised {cap[-1]:,.0f} of {n_cap:,} labels", label),
-        "d_crit_within_grid": Evidence(_robust(lambda c: None not in c.values(), crit), crit_text, grid_powered,
+        "d_crit_within_grid": Evidence(min(finals[max(finals)] for finals in x["finals"].values()) - level, crit_text,
+                                       grid_powered,
                                        "no width reached the level at the grid's largest size", label),
         "d_crit_not_increasing": Evidence(_robust(_not_increasing, crit), crit_text, grid_powered,
                                           "no width reached the level at the grid's largest size", label),
