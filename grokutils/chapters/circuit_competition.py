@@ -86,9 +86,11 @@ RATIOS = (0.0, 1.0, 2.0)
 _PROFILES = {
     # p; the widths and budget of the capacity runs (and the fraction of pairs they train on); the grid's widths,
     # training-set sizes and budget; the parent's width and size and the subsets' sizes and budget; the multi-task
-    # widths, addition examples and budget; seeds; metrics logged; how the sweep engine trains
+    # widths, addition examples and budget; seeds of each point, and of each grid cell (D_crit rests on single cells at
+    # the level: at book 3 seeds there, issue 27; the 2 more cost about 4 minutes on 2 cores); metrics logged; how the
+    # sweep engine trains
     "smoke": dict(p=11, cap_widths=(4, 8), cap_frac=0.9, cap_steps=40, widths=(8, 16), sizes=(60, 90), steps=40,
-                  parent=(8, 90), subsets=(20, 60), ungrok_steps=30, mt_p=11, mt_widths=(8,), n_add=50, mt_steps=40, n_seeds=1,
+                  parent=(8, 90), subsets=(20, 60), ungrok_steps=30, mt_p=11, mt_widths=(8,), n_add=50, mt_steps=40, n_seeds=1, grid_seeds=1,
                   n_logs=8, mode=None, findings=SOURCES),
     # book: pilot single runs at p = 31 (issue 16, one thread each). From scratch within 4,000 updates, width 32:
     # 3.6% validation at 300 examples, 23% at 400, 57% at 500, 99% by update 2,004 at 600, 711 at 700, 845 at 800
@@ -102,14 +104,14 @@ _PROFILES = {
     "book": dict(p=31, cap_widths=(4, 8, 12, 16), cap_frac=0.9, cap_steps=3_000, widths=(16, 32, 64),
                  sizes=(300, 400, 500, 600, 700, 800), steps=4_000, parent=(32, 800),
                  subsets=(100, 138, 191, 265, 366, 506, 700), ungrok_steps=3_000, mt_p=41, mt_widths=(16, 24, 32), n_add=840,
-                 mt_steps=6_000, n_seeds=1, n_logs=40, mode="workers_by_size", findings=BOOK_FINDINGS),
+                 mt_steps=6_000, n_seeds=1, grid_seeds=3, n_logs=40, mode="workers_by_size", findings=BOOK_FINDINGS),
     # paper: Huang's grid (d_h = d_model; D 2,000-4,000 by 200) with 3 seeds, capacity on all but one pair in a hundred,
     # Varma's ungrokking sizes (7 geometric in [390, 1494]) from the grid's width-64 network at 4,000 examples, and
     # Huang's 3,000 addition examples; 40,000 updates (Huang's figures show 30k-40k epochs)
     "paper": dict(p=113, cap_widths=(4, 8, 16, 24, 32, 48, 64), cap_frac=0.99, cap_steps=40_000,
                   widths=(32, 36, 40, 44, 48, 56, 64), sizes=tuple(range(2_000, 4_001, 200)), steps=40_000,
                   parent=(64, 4_000), subsets=(390, 487, 608, 760, 949, 1_185, 1_494), ungrok_steps=40_000,
-                  mt_p=113, mt_widths=(32, 64, 128), n_add=3_000, mt_steps=40_000, n_seeds=3, n_logs=200, mode=None,
+                  mt_p=113, mt_widths=(32, 64, 128), n_add=3_000, mt_steps=40_000, n_seeds=3, grid_seeds=3, n_logs=200, mode=None,
                   findings=SOURCES),
 }
 
@@ -124,7 +126,7 @@ class CompetitionSettings:
         seed: seed of each point's first run (the others ``seed + 1``, ...): split, labels, initialisation.
         p: the modulus.
         capacity: ``{width: [run per seed]}``, random labels.
-        grid: ``{width: {size: [run per seed]}}``, from scratch.
+        grid: ``{width: {size: [run per seed]}}``, from scratch, with as many seeds as D_crit needs (3 at ``book``).
         parent: the grokked run the ungrokking runs start from (a grid cell's config, trained to its budget).
         ungrok: ``{subset size: [its run]}``, each continued from ``parent`` (one parent, so one run per subset at
             every profile).
@@ -191,7 +193,8 @@ class CompetitionSettings:
         """Lines for the chapter's header."""
         cap, cell, kid, mt = (self.example(part) for part in ("capacity", "grid", "ungrok", "multitask"))
         return [f"a + b mod {self.p} ({self.p ** 2:,} pairs); 1-layer transformer, d_model = width, full-batch AdamW "
-                f"lr 1e-3, weight decay 1; seeds per point: {len(_first(self.capacity))}",
+                f"lr 1e-3, weight decay 1; seeds per point: {len(_first(self.capacity))}, per grid cell: "
+                f"{len(_first(_first(self.grid)))}",
                 f"capacity: random labels on {cap.task.n_train:,} pairs, widths {_join(self.capacity)}, "
                 f"{cap.train.steps:,} updates",
                 f"grid: widths {_join(self.grid)} x sizes {_join(self.grid[min(self.grid)])}, {cell.train.steps:,} "
@@ -229,12 +232,13 @@ def frac_for(n: int, total: int) -> float:
 def settings(profile: str | None = None, seed: int = 0, device: str | None = None) -> CompetitionSettings:
     """The chapter's runs at ``profile`` (the notebook's parameters)."""
     profile = resolve_profile(profile)
-    check_seed(seed, _PROFILES[profile]["n_seeds"])
+    check_seed(seed, max(_PROFILES[profile]["n_seeds"], _PROFILES[profile]["grid_seeds"]))
     resolve_device(device)
     pre, seeds = _PROFILES[profile], [seed + k for k in range(_PROFILES[profile]["n_seeds"])]
     capacity = {w: [_run(pre, RandomLabelConfig(p=pre["p"], frac_train=pre["cap_frac"], seed=s, label_seed=s), w, s,
                          pre["cap_steps"], stop=False) for s in seeds] for w in pre["cap_widths"]}
-    grid = {w: {n: [_run(pre, _addition(pre, n, s), w, s, pre["steps"]) for s in seeds] for n in pre["sizes"]}
+    grid_seeds = [seed + k for k in range(pre["grid_seeds"])]
+    grid = {w: {n: [_run(pre, _addition(pre, n, s), w, s, pre["steps"]) for s in grid_seeds] for n in pre["sizes"]}
             for w in pre["widths"]}
     w_parent, n_parent = pre["parent"]
     parent = _run(pre, _addition(pre, n_parent, seed), w_parent, seed, pre["steps"], stop=False)
@@ -312,21 +316,24 @@ def measure(histories: dict[str, History], s: CompetitionSettings) -> dict:
             "multitask_train": {w: {r: _mean(h.train_acc[-1].item() for h in hs) for r, hs in ratios.items()}
                                 for w, ratios in multitask.items()},
             "finite": all(h.is_finite() for h in histories.values()),
-            "by_seed": [seed_numbers(histories, s, k) for k in range(len(_first(s.capacity)))]}
+            "by_seed": [seed_numbers(histories, s, k) for k in range(len(_first(_first(s.grid))))]}
 
 
 def seed_numbers(histories: dict[str, History], s: CompetitionSettings, k: int) -> dict:
-    """Seed ``k``'s numbers, the findings' evidence: ``capacity`` (width -> memorised), ``finals`` (width -> size -> final
-    test accuracy), ``ungrok`` (size -> final test accuracy: one parent, so every seed's), ``parent``, ``multitask``
-    (width -> ratio -> best test accuracy) and ``multitask_train`` (final training accuracy)."""
+    """Seed ``k``'s numbers, the findings' evidence: ``finals`` (width -> size -> final test accuracy), ``ungrok`` (size
+    -> final test accuracy: one parent, so every seed's) and ``parent``; where the capacity and multi-task runs have a
+    seed ``k`` too, ``capacity`` (width -> memorised), ``multitask`` (width -> ratio -> best test accuracy) and
+    ``multitask_train`` (final training accuracy)."""
     def last(label, metric="val_acc"):
         return getattr(histories[label], metric)[-1].item()
-    mt = {w: {r: histories[run_label("multitask", w, r, k)] for r in ratios} for w, ratios in s.multitask.items()}
-    return {"capacity": {w: memorised(histories[run_label("capacity", w, k=k)]) for w in s.capacity},
-            "finals": {w: {n: last(run_label("grid", w, n, k)) for n in sizes} for w, sizes in s.grid.items()},
-            "ungrok": {n: last(run_label("ungrok", n=n)) for n in s.ungrok}, "parent": last("parent"),
-            "multitask": {w: {r: h.val_acc.max().item() for r, h in hs.items()} for w, hs in mt.items()},
-            "multitask_train": {w: {r: h.train_acc[-1].item() for r, h in hs.items()} for w, hs in mt.items()}}
+    out = {"finals": {w: {n: last(run_label("grid", w, n, k)) for n in sizes} for w, sizes in s.grid.items()},
+           "ungrok": {n: last(run_label("ungrok", n=n)) for n in s.ungrok}, "parent": last("parent")}
+    if k < len(_first(s.capacity)):
+        mt = {w: {r: histories[run_label("multitask", w, r, k)] for r in ratios} for w, ratios in s.multitask.items()}
+        out.update(capacity={w: memorised(histories[run_label("capacity", w, k=k)]) for w in s.capacity},
+                   multitask={w: {r: h.val_acc.max().item() for r, h in hs.items()} for w, hs in mt.items()},
+                   multitask_train={w: {r: h.train_acc[-1].item() for r, h in hs.items()} for w, hs in mt.items()})
+    return out
 
 
 def _robust(holds, options: dict) -> float:
@@ -348,61 +355,66 @@ def _not_increasing(crit: dict) -> bool:
     return sizes[-1] is not None and all(_size(b) <= _size(a) for a, b in zip(sizes, sizes[1:]))
 
 
-def _seed_evidence(x: dict, s: CompetitionSettings, label: str) -> dict[str, Evidence]:
-    """One seed's measurement of every finding (``x`` from ``seed_numbers``)."""
-    m, level, f = ACC_MARGIN, s.level, s.d_crit_factor
-    cap, n_cap = list(x["capacity"].values()), s.example("capacity").task.n_train
-    crit = {w: _crit_options(finals, level, m) for w, finals in x["finals"].items()}
-    w_parent = s.parent.model.d_model
-    threshold = _crit_options(x["ungrok"], level, m)
-    mt, smallest = x["multitask"], min(x["multitask"])
-    grid_powered = any(finals[max(finals)] >= level for finals in x["finals"].values())
-    parent_ok = x["parent"] >= level
-    pair = {"t": threshold, "d": crit[w_parent]}
-    pair_powered = parent_ok and crit[w_parent][0] is not None
-    alone = [ratios[0.0] >= level for ratios in mt.values()]
-    slack_cap = min([cap[-1] - cap[0] - s.capacity_margin * n_cap] + [b - a + s.capacity_margin * n_cap
-                                                                        for a, b in zip(cap, cap[1:])]) / n_cap
+def _grid_evidence(x: dict, s: CompetitionSettings, label: str) -> dict[str, Evidence]:
+    """One grid seed's measurement of the critical-size and ungrokking findings (``x`` from ``seed_numbers``)."""
+    level, f = s.level, s.d_crit_factor
+    crit = {w: _crit_options(finals, level, ACC_MARGIN) for w, finals in x["finals"].items()}
+    w_parent, parent_ok = s.parent.model.d_model, x["parent"] >= level
+    pair = {"t": _crit_options(x["ungrok"], level, ACC_MARGIN), "d": crit[w_parent]}
+    pair_powered, pair_why = parent_ok and crit[w_parent][0] is not None, ("the parent did not generalise, or its "
+                                                                            "width has no critical size in the grid")
+    grid_powered, grid_why = (any(finals[max(finals)] >= level for finals in x["finals"].values()),
+                              "no width reached the level at the grid's largest size")
     crit_text = fmt_sizes({w: critical_size(finals, level) for w, finals in x["finals"].items()})
     pair_text = (f"threshold {fmt_size(critical_size(x['ungrok'], level))}, "
                  f"D_crit {fmt_size(critical_size(x['finals'][w_parent], level))}")
-    e = {
+    lowest, ungrok = min(finals[max(finals)] for finals in x["finals"].values()), x["ungrok"]
+    return {
+        "d_crit_within_grid": Evidence(lowest - level, crit_text, grid_powered, grid_why, label),
+        "d_crit_not_increasing": Evidence(_robust(_not_increasing, crit), crit_text, grid_powered, grid_why, label),
+        "ungrokking": Evidence(min(s.ungrok_low - ungrok[min(ungrok)], ungrok[max(ungrok)] - level) if parent_ok
+                               else None, fmt_accs(ungrok), parent_ok, f"the parent ended at {x['parent']:.1%}", label),
+        "ungrok_at_d_crit": Evidence(_robust(lambda c: None not in c.values() and max(c.values()) <= f * min(c.values()),
+                                             pair) if parent_ok else None, pair_text, pair_powered, pair_why, label),
+        "ungrok_below_d_crit": Evidence(_robust(lambda c: None not in c.values() and f * c["t"] < c["d"], pair)
+                                        if parent_ok else None, pair_text, pair_powered, pair_why, label),
+    }
+
+
+def _point_evidence(x: dict, s: CompetitionSettings, label: str) -> dict[str, Evidence]:
+    """One seed's measurement of the capacity and multi-task findings (``x`` from ``seed_numbers``)."""
+    cap, n_cap = list(x["capacity"].values()), s.example("capacity").task.n_train
+    mt, smallest = x["multitask"], min(x["multitask"])
+    alone, small = [ratios[0.0] >= s.level for ratios in mt.values()], mt[smallest]
+    alone_why = f"addition alone reached {small[0.0]:.1%} at width {smallest}"
+    slack_cap = min([cap[-1] - cap[0] - s.capacity_margin * n_cap] + [b - a + s.capacity_margin * n_cap
+                                                                        for a, b in zip(cap, cap[1:])]) / n_cap
+    fits_2_1 = x["multitask_train"][smallest][2.0] >= s.zones.fit_acc
+    return {
         "capacity_grows": Evidence(slack_cap, fmt_counts(x["capacity"]), cap[-1] >= 0.5 * n_cap,
                                    f"the largest width memorised {cap[-1]:,.0f} of {n_cap:,} labels", label),
-        "d_crit_within_grid": Evidence(min(finals[max(finals)] for finals in x["finals"].values()) - level, crit_text,
-                                       grid_powered,
-                                       "no width reached the level at the grid's largest size", label),
-        "d_crit_not_increasing": Evidence(_robust(_not_increasing, crit), crit_text, grid_powered,
-                                          "no width reached the level at the grid's largest size", label),
-        "ungrokking": Evidence(min(s.ungrok_low - x["ungrok"][min(x["ungrok"])], x["ungrok"][max(x["ungrok"])] - level)
-                               if parent_ok else None,
-                               fmt_accs(x["ungrok"]), parent_ok, f"the parent ended at {x['parent']:.1%}", label),
-        "ungrok_at_d_crit": Evidence(_robust(lambda c: None not in c.values() and max(c.values()) <= f * min(c.values()),
-                                             pair) if parent_ok else None, pair_text, pair_powered,
-                                     "the parent did not generalise, or its width has no critical size in the grid", label),
-        "ungrok_below_d_crit": Evidence(_robust(lambda c: None not in c.values() and f * c["t"] < c["d"], pair)
-                                        if parent_ok else None,
-                                        pair_text, pair_powered, "the parent did not generalise, or its width has no "
-                                        "critical size in the grid", label),
-        "memorisation_hinders": Evidence(mt[smallest][0.0] - mt[smallest][1.0] - s.hinder_margin if alone[0] else None,
-                                         fmt_ratios(mt[smallest]), alone[0],
-                                         f"addition alone reached {mt[smallest][0.0]:.1%} at width {smallest}", label),
-        "ratio_matters_little": Evidence(min(s.ratio_tol - abs(r[1.0] - r[2.0]) for r in mt.values()) if all(alone) else None,
-                                         "; ".join(f"width {w}: {fmt_ratios(r)}" for w, r in mt.items()), all(alone),
-                                         "addition alone did not generalise at every width", label),
+        "memorisation_hinders": Evidence(small[0.0] - small[1.0] - s.hinder_margin if alone[0] else None,
+                                         fmt_ratios(small), alone[0], alone_why, label),
+        "ratio_matters_little": Evidence(min(s.ratio_tol - abs(r[1.0] - r[2.0]) for r in mt.values()) if all(alone)
+                                         else None, "; ".join(f"width {w}: {fmt_ratios(r)}" for w, r in mt.items()),
+                                         all(alone), "addition alone did not generalise at every width", label),
         "more_labels_hurt_smallest": Evidence(
-            (mt[smallest][1.0] - mt[smallest][2.0] - s.ratio_tol if x["multitask_train"][smallest][2.0] < s.zones.fit_acc
-             else -1.0) if alone[0] else None,
-            f"test {fmt_ratios(mt[smallest])}; training {fmt_ratios(x['multitask_train'][smallest])}", alone[0],
-            f"addition alone reached {mt[smallest][0.0]:.1%} at width {smallest}", label),
+            (-1.0 if fits_2_1 else small[1.0] - small[2.0] - s.ratio_tol) if alone[0] else None,
+            f"test {fmt_ratios(small)}; training {fmt_ratios(x['multitask_train'][smallest])}", alone[0], alone_why,
+            label),
     }
-    return e
 
 
 def evidence(r: dict, s: CompetitionSettings) -> dict[str, list[Evidence]]:
-    """Each finding's measurement on every seed (``r["by_seed"]``, from ``measure``)."""
-    per_seed = [_seed_evidence(x, s, f"seed {s.seed + k}") for k, x in enumerate(r["by_seed"])]
-    return {f.name: [e[f.name] for e in per_seed] for f in FINDINGS}
+    """Each finding's measurement on every seed it was measured on (``r["by_seed"]``, from ``measure``): the grid's
+    findings on each grid seed, the others on each seed of their points."""
+    out: dict[str, list[Evidence]] = {f.name: [] for f in FINDINGS}
+    for k, x in enumerate(r["by_seed"]):
+        label = f"seed {s.seed + k}"
+        found = {**_grid_evidence(x, s, label), **(_point_evidence(x, s, label) if "capacity" in x else {})}
+        for name, e in found.items():
+            out[name].append(e)
+    return out
 
 
 def judged(r: dict, s: CompetitionSettings) -> list:
@@ -475,7 +487,10 @@ def glued(r: dict, s: CompetitionSettings) -> dict[str, str]:
     cap_cfg, cell, kid, mt_cfg = (s.example(part) for part in ("capacity", "grid", "ungrok", "multitask"))
     sizes, crit = list(_first(s.grid)), parent_d_crit(r, s)
     out = {"p": str(s.p), "n_pairs": f"{s.p ** 2:,}", "level": f"{s.level:.0%}",
-           "acc_margin": f"{ACC_MARGIN * 100:.0f} points",
+           "acc_margin": f"{ACC_MARGIN * 100:.0f} points", "grid_seeds": str(len(_first(_first(s.grid)))),
+           "d_crit_by_seed": "; ".join(f"seed {s.seed + k}: " + fmt_sizes({w: critical_size(f, s.level)
+                                                                           for w, f in x["finals"].items()})
+                                       for k, x in enumerate(r["by_seed"])),
            "capacity": fmt_counts(r["capacity"]), "n_capacity": f"{r['n_capacity']:,}",
            "cap_steps": f"{cap_cfg.train.steps:,}", "cap_widths": _join(s.capacity),
            "grid_widths": _join(s.grid), "grid_sizes": _join(sizes), "grid_steps": f"{cell.train.steps:,}",

@@ -14,6 +14,7 @@ def test_book_settings_are_the_issue_s_four_experiments():
     assert isinstance(cap.task, RandomLabelConfig) and cap.task.symmetric and cap.model.d_model == 8
     assert (cap.model.d_head, cap.model.d_mlp, cap.model.n_heads, cap.train.stop_at_val_acc) == (2, 32, 4, None)
     cell = s.grid[32][600][0]
+    assert [c.model.seed for c in s.grid[32][600]] == [0, 1, 2] and len(s.capacity[8]) == len(s.multitask[16][1.0]) == 1
     assert isinstance(cell.task, ModularConfig) and cell.task.n_train == 600 and cell.train.stop_at_val_acc == 0.99
     assert (cell.train.optimizer, cell.train.lr, cell.train.weight_decay, cell.train.batch_size) == ("adamw", 1e-3, 1.0, None)
     assert all(s.grid[w][n][0].task.n_train == n for w in s.grid for n in s.grid[w])
@@ -115,6 +116,15 @@ def test_a_cell_at_the_level_leaves_the_grid_findings_undecided_either_side_of_i
         v = {x.finding.name: x for x in chapter.judged(_results(finals=finals), s)}
         assert v["d_crit_within_grid"].verdict == "undecided" and v["d_crit_not_increasing"].verdict == "holds"
         assert "within the margin" in v["d_crit_within_grid"].text
+
+
+def test_the_grid_s_findings_are_judged_on_each_grid_seed_and_the_others_on_theirs():
+    s = _with(chapter.SOURCES)
+    grid_only = {k: v for k, v in _seed().items() if k in ("finals", "ungrok", "parent")}
+    evidence = chapter.evidence(_results(_seed(), grid_only, grid_only), s)
+    assert len(evidence["d_crit_not_increasing"]) == len(evidence["ungrok_at_d_crit"]) == 3
+    assert len(evidence["capacity_grows"]) == len(evidence["ratio_matters_little"]) == 1
+    assert [e.label for e in evidence["d_crit_within_grid"]] == ["seed 0", "seed 1", "seed 2"]
 
 
 def test_seeds_that_disagree_leave_a_finding_undecided():
