@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import torch
 
 from grokutils.analysis import fourier
-from grokutils.book import Checks, resolve_profile
+from grokutils.book import Checks, asserts_findings, check_seed, resolve_profile
 from grokutils.config import RunConfig, check_float, check_int, resolve_device
 from grokutils.history import History
 from grokutils.published import P as PUBLISHED_P
@@ -179,10 +179,10 @@ def settings(profile: str | None = None, seed: int = 0, frac_train: float = 0.3,
     ``min(steps, control_steps)`` epochs.
     """
     profile = resolve_profile(profile)
-    check_int("seed", seed, 0, 2**63 - 1)
+    check_int("n_seeds", n_seeds, 1, 100, none_ok=True)
+    check_seed(seed, n_seeds or _PROFILES[profile]["n_seeds"])
     check_float("frac_train", frac_train, 0, 1, open_low=True, open_high=True)
     check_int("steps", steps, 1, none_ok=True)
-    check_int("n_seeds", n_seeds, 1, 100, none_ok=True)
     resolve_device(device)
     preset = _PROFILES[profile]
     p, every = preset["p"], preset["checkpoint_every"]
@@ -201,7 +201,7 @@ def settings(profile: str | None = None, seed: int = 0, frac_train: float = 0.3,
     controls = {CONTROLS[0]: window, CONTROLS[1]: window.replace(adam_eps=1e-5)}
     seed_runs = tuple(nanda_run(p, frac_train, steps, log_every=log_every, seed=seed + i, checkpoint_every=every,
                                 **widths) for i in range(1, n_seeds))
-    return FourierSettings(profile, device, seed, run, claims=profile != "smoke", controls=controls,
+    return FourierSettings(profile, device, seed, run, claims=asserts_findings(profile), controls=controls,
                            seed_runs=seed_runs, n_snapshots=preset["n_snapshots"])
 
 

@@ -33,16 +33,15 @@ import math
 from dataclasses import dataclass
 
 from grokutils.analysis import lu
-from grokutils.book import Checks, fmt_step, resolve_profile
+from grokutils.book import Checks, asserts_findings, check_seed, fmt_step, resolve_profile
 from grokutils.chapters import omnigrok_mnist
-from grokutils.config import RunConfig, check_int, resolve_device
+from grokutils.config import RunConfig, resolve_device
 from grokutils.history import History, steps_to_each
 from grokutils.recipes import nanda_run, omnigrok_mnist_run
 from grokutils.tasks.mnist import MNIST_FILES
 
 OMNIGROK_EPOCHS = 15_000  # the epochs of Omnigrok's modular-addition notebook (both runs)
 CONSTRAINED_INIT = 0.8  # Omnigrok's modular-addition run without grokking: initial weights times 0.8, norm fixed
-MAX_SEED = 2**63 - 1  # the largest seed torch's generators take
 N_CLASSES = 10
 """MNIST's classes: the logged MSE is averaged over them; Omnigrok's landscape reports the sum (10 times as much)."""
 
@@ -232,7 +231,7 @@ def settings(profile: str | None = None, seed: int = 0, device: str | None = Non
     ``seed`` seeds the MNIST initialisations and batch order, and the modular split and init.
     """
     profile = resolve_profile(profile)
-    check_int("seed", seed, 0, MAX_SEED)
+    check_seed(seed)
     resolve_device(device)
     preset = _PROFILES[profile]
     land = dict(preset["landscape"])
@@ -252,7 +251,7 @@ def settings(profile: str | None = None, seed: int = 0, device: str | None = Non
                          modular_runs(seed=seed, delay_acc=LuMechanismSettings.delay_acc, **preset["probe"])),
         paper_epochs=paper_epochs,
         general_acc=preset["wd"]["general_acc"],
-        claims=profile != "smoke",
+        claims=asserts_findings(profile),
     )
 
 

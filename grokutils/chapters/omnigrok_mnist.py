@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from grokutils.book import Checks, resolve_profile
+from grokutils.book import Checks, asserts_findings, check_seed, resolve_profile
 from grokutils.config import RunConfig, check_float, check_int, resolve_device
 from grokutils.history import History
 from grokutils.recipes import omnigrok_mnist_run
@@ -106,14 +106,14 @@ def settings(profile: str | None = None, alpha: float = PAPER_ALPHA, steps: int 
     except ValueError as err:
         raise ValueError(f"{err}: the chapter logs its metrics at log-spaced steps and needs at least "
                          f"{MIN_STEPS} of them; None takes the profile's") from None
-    check_int("seed", seed)
+    check_seed(seed)
     resolve_device(device)
     preset = dict(_PROFILES[profile])
     main_steps, baseline_steps = preset.pop("steps"), preset.pop("baseline_steps")
     main_steps = main_steps if steps is None else steps
     grokking = omnigrok_mnist_run(float(alpha), main_steps, seed, **preset)
     baseline = omnigrok_mnist_run(1.0, min(baseline_steps, main_steps), seed, **preset)
-    claims = profile != "smoke"
+    claims = asserts_findings(profile)
     return OmnigrokMNISTSettings(profile, device, seed, grokking, baseline, RECIPE, claims=claims,
                                  min_train_acc=1.0 if claims else 0.3)
 

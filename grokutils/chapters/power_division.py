@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 import torch
 
-from grokutils.book import Checks, fmt_step, resolve_profile
+from grokutils.book import Checks, asserts_findings, check_seed, fmt_step, resolve_profile
 from grokutils.config import RunConfig, check_float, check_int, resolve_device
 from grokutils.dispatch import time_steps
 from grokutils.history import History
@@ -141,7 +141,7 @@ def settings(profile: str | None = None, op: str = "div", p: int | None = None, 
     check_int("p", p, 2, none_ok=True)
     check_float("frac_train", frac_train, 0, 1, open_low=True, open_high=True, none_ok=True)
     check_int("steps", steps, 1, none_ok=True)
-    check_int("seed", seed)
+    check_seed(seed, _PROFILES[profile]["n_seeds"])
     resolve_device(device)
     pre = _PROFILES[profile]
     p = pre["p"] if p is None else p
@@ -171,7 +171,7 @@ def settings(profile: str | None = None, op: str = "div", p: int | None = None, 
         sweep[op_] = tuple(sorted(runs, key=lambda fr: fr[0]))
     other = power_run(op, p, frac_train, steps, seed, architecture="grok" if arch == "pre_ln" else "pre_ln", **widths)
     return PowerSettings(profile, device, seed, arch, main, no_decay, seeds, controls, sweep, other, pre["mode"],
-                         claims=profile != "smoke")
+                         claims=asserts_findings(profile))
 
 
 def run_all(s: PowerSettings, load_many, **kwargs) -> dict:
