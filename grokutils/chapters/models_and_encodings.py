@@ -22,7 +22,7 @@ import dataclasses
 import math
 from dataclasses import dataclass
 
-from grokutils.book import (HOLDS, NOT_TESTED, Checks, Evidence, Finding, asserts_findings, check_seed, fmt_fraction,
+from grokutils.book import (HOLDS, NOT_TESTED, UNDECIDED, Checks, Evidence, Finding, asserts_findings, check_seed, fmt_fraction,
                             fmt_step, judge_all, resolve_profile, verdict_glue)
 from grokutils.config import RunConfig, TrainConfig, resolve_device
 from grokutils.history import History
@@ -73,7 +73,8 @@ shows a delay when its validation accuracy covers half of its rise at least ``la
 training accuracy covers half of its own; a lag counts only where the validation accuracy rose by ``min_rise``. The
 margin (a lag beyond 15x or below 6.7x) was set in issue 27, after the ``book`` runs of issue 14 were known."""
 SOURCES = dict.fromkeys((f.name for f in FINDINGS), HOLDS)
-BOOK_FINDINGS = dict(SOURCES, simple_30_groks=NOT_TESTED, lstm_adamw_delay=NOT_TESTED, lstm_large_init_delay=NOT_TESTED)
+BOOK_FINDINGS = dict(SOURCES, simple_30_groks=NOT_TESTED, power_delay_peaks_mid=UNDECIDED, mlp_no_delay=NOT_TESTED,
+                     lstm_no_delay=NOT_TESTED, lstm_adamw_delay=NOT_TESTED, lstm_large_init_delay=NOT_TESTED)
 """What the ``book`` runs show on seeds 0 and 1 (issue 27's closing note)."""
 
 _PROFILES = {
