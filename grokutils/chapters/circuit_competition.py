@@ -413,7 +413,8 @@ def evidence(r: dict, s: CompetitionSettings) -> dict[str, list[Evidence]]:
         label = f"seed {s.seed + k}"
         found = {**_grid_evidence(x, s, label), **(_point_evidence(x, s, label) if "capacity" in x else {})}
         for name, e in found.items():
-            out[name].append(e)
+            if name != "ungrokking" or k == 0:  # one parent: the ungrokking runs are the same for every grid seed
+                out[name].append(e)
     return out
 
 

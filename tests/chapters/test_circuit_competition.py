@@ -131,7 +131,7 @@ def test_the_grid_s_findings_are_judged_on_each_grid_seed_and_the_others_on_thei
     grid_only = {k: v for k, v in _seed().items() if k in ("finals", "ungrok", "parent")}
     evidence = chapter.evidence(_results(_seed(), grid_only, grid_only), s)
     assert len(evidence["d_crit_not_increasing"]) == len(evidence["ungrok_at_d_crit"]) == 3
-    assert len(evidence["capacity_grows"]) == len(evidence["ratio_matters_little"]) == 1
+    assert len(evidence["capacity_grows"]) == len(evidence["ratio_matters_little"]) == len(evidence["ungrokking"]) == 1
     assert [e.label for e in evidence["d_crit_within_grid"]] == ["seed 0", "seed 1", "seed 2"]
 
 
