@@ -16,10 +16,29 @@ ATTENTION = [f"blocks.{i}.attn.{w}" for i in (0, 1) for w in ("W_Q", "W_K", "W_V
 def test_optima_are_runs_of_the_band_grid_at_each_profile():
     for profile in ("smoke", "book", "paper"):
         s, grid = chapter.settings(profile), comprehension_band.settings(profile)
-        assert set(s.optima) == set(chapter.OPTIMA)
-        assert all(cfg in grid.runs() for cfg in s.optima.values())
-        assert all("matrix_norms" in cfg.train.probes for cfg in s.optima.values())
+        runs = list(s.optima.values()) + [run for cell in s.candidates.values() for run in cell]
+        assert bool(s.optima) != bool(s.candidates) and (not s.optima or set(s.optima) == set(chapter.OPTIMA))
+        assert runs and all(cfg in grid.runs() for cfg in runs)
+        assert all("matrix_norms" in cfg.train.probes for cfg in runs)
         assert s.grid_size % 2 == 1 and s.claims == (profile != "smoke")
+    book = chapter.settings("book")
+    assert {p for p, _ in book.candidates} == {97} and len(book.candidates) == 6
+
+
+def test_the_book_optima_are_the_cell_whose_delays_lie_the_furthest_apart(make_history):
+    s = chapter.settings("book")
+
+    def fake(delays):
+        return [run(make_history, 100, None if d is None else 100 + d, norms(800)) for d in delays]
+    cells = dict(zip(s.candidates, [fake((300, 500)), fake((100, 1800)), fake((None, 1700)), fake((0, 0)),
+                                    fake((200, 200)), fake((50, 60))]))
+    picked = chapter.pick_optima(cells, 0.95)
+    second = list(s.candidates)[1]
+    assert picked["grokking"] is cells[second][1] and picked["comprehension"] is cells[second][0]
+    calls = []
+    loaded = chapter.load_optima(s, lambda cfgs, **kw: calls.append(cfgs) or [h for c in cells.values() for h in c])
+    assert calls == [[cfg for cell in s.candidates.values() for cfg in cell]]
+    assert loaded["grokking"] is cells[second][1]
     assert chapter.settings("paper").grid_size == 51 and chapter.settings("paper").max_examples is None
 
 
@@ -43,9 +62,12 @@ def norms(peak: int, end_ratio: float = 0.5):
     return {f"matrix_norm/{name}": [1 + 10 * c for c in curve] for name in ATTENTION}
 
 
+CONFIG = comprehension_band.settings("smoke").examples["in band"]
+
+
 def run(make_history, train95, val95, columns):
     up = lambda at: [0.0 if at is None or s < at else 1.0 for s in STEPS]  # noqa: E731
-    return make_history(STEPS, train_acc=up(train95), val_acc=up(val95), **columns)
+    return make_history(STEPS, config=CONFIG, train_acc=up(train95), val_acc=up(val95), **columns)
 
 
 def land(s, scale_val=(8.0, 1.0), scale_train=(4.0, 1.0), shift=0.0):
