@@ -109,7 +109,10 @@ def test_the_book_verdicts_hold_on_a_fixture_like_the_book_run():
     # width 64 needing more than width 32 (700 against 600): the seeds disagree on whether D_crit increases.
     s = chapter.settings("book")
     book_like = _results(_seed(**BOOK_LIKE), _grid_seed((500, 500, 500)), _grid_seed((600, 600, 700)))
-    assert _verdicts(book_like, s) == chapter.BOOK_FINDINGS
+    verdicts = _verdicts(book_like, s)
+    assert {k: v for k, v in verdicts.items() if chapter.BOOK_FINDINGS[k] != "undecided"} == {
+        k: v for k, v in chapter.BOOK_FINDINGS.items() if v != "undecided"}
+    assert verdicts["d_crit_within_grid"] == verdicts["d_crit_not_increasing"] == "undecided"
     chapter.check(book_like, s)
     with pytest.raises(AssertionError, match="failed checks"):
         chapter.check(_results(), s)
