@@ -107,9 +107,10 @@ SOURCES = dict(dict.fromkeys((f.name for f in FINDINGS), HOLDS), no_decay_only_m
 NO_DECAY = ("Adam, lr 3e-4", "Adam, lr 1e-3", "Adam, lr 3e-3", "Adam + update noise", "Adam + weight noise",
             "Adam, minibatch", "Adam + dropout")
 """The variants without weight decay."""
-BOOK_FINDINGS = dict(SOURCES, no_decay_only_mirror=HOLDS, towards_init_between=DOES_NOT_HOLD, small_lr_limits=NOT_TESTED,
+BOOK_FINDINGS = dict(SOURCES, no_decay_only_mirror=UNDECIDED, towards_init_between=DOES_NOT_HOLD, small_lr_limits=NOT_TESTED,
                      s5_needs_more_than_sum=DOES_NOT_HOLD)
-"""What the ``book`` runs show on seeds 0 and 1 (issue 27's closing note)."""
+"""What the ``book`` runs show at seed 0 (issue 27's closing note; seed 1 not executed yet): the largest gap to the
+mirrored share is 3.1 points, within the margin of the 5-point tolerance, so our own reading is undecided there."""
 
 BOOK_OPS = ("x+y", "x-y", "x/y", "x^2+y^2", "x^3+xy^2+y", "S5: x.y")
 """The operations of ``book`` (and ``smoke``): the issue's minimum, which the prose discusses."""
