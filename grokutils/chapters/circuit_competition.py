@@ -135,7 +135,7 @@ class CompetitionSettings:
         ungrok: ``{subset size: [its run]}``, each continued from ``parent`` (one parent, so one run per subset at
             every profile).
         multitask: ``{width: {ratio: [run per seed]}}`` (``RATIOS``).
-        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: the measured fastest).
+        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: ``dispatch.default_mode``).
         findings: each finding's name -> the verdict this profile's runs give (``book.VERDICTS``), which the Checks
             assert.
         claims: whether this profile asserts the findings (False at ``smoke``).

@@ -67,7 +67,7 @@ _PROFILES = {
     # primes p (N = 0.3 p (p - 1)), batch sizes (a cell where N/B >= min_ratio), per-run (initialisation scale,
     # weight decay), steps budget, logged steps, held-out equations kept for validation and training examples the
     # metrics read (None: all), torch's fused Adam kernel, model widths (empty: the Power chapter's), how the sweep
-    # engine trains the missing runs (None: it measures; "workers" at book: worker processes, one thread each)
+    # engine trains the missing runs (None: dispatch.default_mode; "workers" at book: worker processes, one thread each)
     "smoke": dict(primes=(7, 11), batch_sizes=(2, 4, 8), min_ratio=1, variants=((1.0, 1.0), (0.8, 2.0)), steps=60,
                   n_logs=12, max_val=40, max_eval_train=30, fused_adam=True,
                   widths=dict(d_model=16, n_heads=2, d_head=8, d_mlp=32), mode=None, findings=POSTER),
@@ -100,7 +100,7 @@ class BandSettings:
         grid: ``(p, B) -> (run, ...)``, one run per variant, each stopping at 95% validation accuracy.
         examples: ``{"in band": run, "outside": run}``: the first run of the cell with the largest N whose
             N/B is closest (on a log scale) to the band's centre, and of the cell at that N farthest from it.
-        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: the measured fastest).
+        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: ``dispatch.default_mode``).
         findings: each finding's name -> the verdict this profile's runs give (``book.VERDICTS``), which the Checks
             assert.
         claims: whether this profile asserts the chapter's findings (False at ``smoke``).

@@ -154,7 +154,7 @@ class InterventionSettings:
         operations: ``{operation: {fraction: [run per seed]}}`` (labels of ``OPERATIONS``).
         minibatch: the minibatch variants' batch size.
         grok: whether the operations train ``openai/grok``'s 2-layer model (``paper``) or Nanda et al.'s 1-layer one.
-        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: the measured fastest).
+        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: ``dispatch.default_mode``).
         findings: each finding's name -> the verdict this profile's runs give (``book.VERDICTS``), which the Checks
             assert.
         claims: whether this profile asserts the chapter's findings (False at ``smoke``).
@@ -338,11 +338,11 @@ def _within_one_fraction(a: dict, b: dict) -> bool:
     return abs(grid.index(fa) - grid.index(fb)) <= 1
 
 
-def _fraction_gap(more: dict, less: dict) -> float | None:
+def _fraction_gap(more: dict, less: dict, tie: float = 0.0) -> float | None:
     """How much larger a fraction ``more`` needs to reach the level than ``less`` (inf: only ``less`` reaches it;
-    None: ``less`` never does)."""
+    None: ``less`` never does), plus ``tie`` (positive where needing the same fraction counts as holding)."""
     f_more, f_less = smallest_reached(more), smallest_reached(less)
-    return None if f_less is None else (math.inf if f_more is None else f_more - f_less)
+    return None if f_less is None else (math.inf if f_more is None else f_more - f_less + tie)
 
 
 def _step_distance(a: dict, b: dict) -> float | None:
@@ -380,7 +380,8 @@ def evidence(r: dict, s: InterventionSettings) -> dict[str, list[Evidence]]:
         "adam_high_fraction": (adam[max(adam)]["best_val"] - s.some_acc, adam[max(adam)]["fitted"],
                                "Adam's run at the largest fraction did not fit its training set"),
         "no_decay_only_mirror": (s.mirror_tol - mirror_gap(r), True, ""),
-        "sum_no_more_than_difference": (None if "x-y" not in ops else _fraction_gap(ops["x-y"], ops["x+y"]), True,
+        "sum_no_more_than_difference": (None if "x-y" not in ops else _fraction_gap(ops["x-y"], ops["x+y"], tie=0.01),
+                                        True,
                                         missing if "x-y" not in ops else "x+y reached the level at no fraction"),
         "sub_like_div": (None if {"x-y", "x/y"} - set(ops) else _step_distance(ops["x-y"], ops["x/y"]), True,
                          missing if {"x-y", "x/y"} - set(ops) else "neither reached the level"),
@@ -391,10 +392,6 @@ def evidence(r: dict, s: InterventionSettings) -> dict[str, list[Evidence]]:
         "s5_needs_more_than_sum": (None if "S5: x.y" not in ops else _fraction_gap(ops["S5: x.y"], ops["x+y"]), True,
                                    missing if "S5: x.y" not in ops else "x+y reached the level at no fraction"),
     }
-    # sum_no_more_than_difference: x+y needing the same fraction as x-y holds (the gap 0 counts)
-    if out["sum_no_more_than_difference"][0] is not None:
-        out["sum_no_more_than_difference"] = (out["sum_no_more_than_difference"][0] + 0.01,
-                                              *out["sum_no_more_than_difference"][1:])
     return {name: [Evidence(score, measured[name], powered, why)] for name, (score, powered, why) in out.items()}
 
 

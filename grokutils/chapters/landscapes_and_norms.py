@@ -227,6 +227,7 @@ def matrix_groups(history: History) -> dict[str, list[str]]:
 def measure(histories: dict[str, History], land: dict, s: LandscapeSettings) -> dict:
     """The chapter's numbers from the two runs and their ``landscapes``."""
     r: dict = {"finite": all(h.is_finite() for h in histories.values())}
+    pairs = land.get("pairs") or {name: [land["surfaces"][name]] for name in OPTIMA}
     for name, h in histories.items():
         surface, line = land["surfaces"][name], land["lines"][name]
         centre = len(s.coords) // 2
@@ -238,13 +239,11 @@ def measure(histories: dict[str, History], land: dict, s: LandscapeSettings) -> 
                    "sharpness_val": landscape.sharpness(surface["val"], s.coords, s.sharpness_radius),
                    "centre_train": float(line["train"][centre]), "slice_min_train": float(line["train"].min()),
                    "slice_min_at": float(s.coords[int(line["train"].argmin())]),
-                   "finite_surface": all(bool(torch.isfinite(v).all()) for v in surface.values())}
+                   "finite_surface": all(bool(torch.isfinite(v).all()) for pair in pairs[name] for v in pair.values())}
     g, c = r["grokking"], r["comprehension"]
-    r["range_ratio"] = _ratio(g["range_val"], c["range_val"])
-    r["range_ratio_train"] = _ratio(g["range_train"], c["range_train"])
-    r["sharpness_ratio"] = _ratio(g["sharpness_train"], c["sharpness_train"])
-    pairs = land.get("pairs") or {name: [land["surfaces"][name]] for name in OPTIMA}
     r["pairs"] = [_pair_ratios(a, b, s) for a, b in zip(pairs["grokking"], pairs["comprehension"])]
+    r["range_ratio"], r["sharpness_ratio"] = r["pairs"][0]["range_ratio"], r["pairs"][0]["sharpness_ratio"]
+    r["range_ratio_train"] = _ratio(g["range_train"], c["range_train"])
     r["attn"] = attention_course(histories["grokking"], g["train_step"], g["val_step"])
     return r
 

@@ -74,7 +74,7 @@ TRIVIAL_READING = {
 
 _PROFILES = {
     # steps of each variant, logged steps, batch (Wine, trivial task); Wine steps; the trivial task's images (training,
-    # test) and steps; how the sweep engine trains missing runs (None: it measures; "workers": worker processes)
+    # test) and steps; how the sweep engine trains missing runs (None: dispatch.default_mode; "workers": worker processes)
     "smoke": dict(steps=300, n_logs=30, batch_size=50, wine_steps=300, trivial=(200, 500), trivial_steps=300,
                   mode=None, findings=SOURCES),
     # book: measured on one thread, 3.4-4.8 ms a step (7.4 with augmentation), 2.6 for the two Wine runs together and
@@ -98,7 +98,7 @@ class AblationSettings:
         variants: name -> the baseline with one change (``VARIANTS``), trained for the profile's steps.
         wine: ``{"α = 8": run, "α = 1": run}``: the recipe on Wine Quality (red, 80/20 split, standardised).
         trivial: ``{"α = 8": run, "α = 1": run}``: the recipe on MNIST digits 0 against 1.
-        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: the measured fastest).
+        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: ``dispatch.default_mode``).
         findings: each finding's name -> the verdict this profile's runs give (``book.VERDICTS``), which the Checks
             assert.
         claims: whether this profile asserts the chapter's findings (False at ``smoke``).

@@ -119,7 +119,7 @@ class EncodingSettings:
             ``book`` at 45% only, a fraction both models share, to keep within the budget).
         power_grok: whether Power's encoding trains ``openai/grok``'s model and minibatches (``paper``), or the
             simple encoding's model and full batch (``book``, ``smoke``).
-        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: the measured fastest).
+        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: ``dispatch.default_mode``).
         findings: each finding's name -> the verdict this profile's runs give (``book.VERDICTS``), which the Checks
             assert.
         claims: whether this profile asserts the chapter's findings (False at ``smoke``).

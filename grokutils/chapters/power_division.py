@@ -38,7 +38,7 @@ SWEEP_OPS = ("add", "sub", "mul", "div")
 _PROFILES = {
     # architecture, p, fraction and steps of the main run; how often metrics are logged; the seeds of the
     # headline numbers; the sweep's fractions, budget and logging; the spike controls' window and logging.
-    # ``mode``: how the sweep engine trains the missing runs (None: it measures; "workers" at book, where a
+    # ``mode``: how the sweep engine trains the missing runs (None: dispatch.default_mode; "workers" at book, where a
     # 2-core CPU trains two single runs side by side and no run waits for the pool to finish).
     "smoke": dict(architecture="pre_ln", p=23, frac_train=0.5, steps=120, n_logs=30, n_seeds=2,
                   ops=("add", "div"), fractions=(0.7,), sweep_steps=120, sweep_log_every=10,
@@ -69,7 +69,7 @@ class PowerSettings:
         sweep: ``op`` -> ``((fraction, run), ...)`` ascending; each run stops at 99% validation accuracy
             (the main run stands for its own operation and fraction when the budgets match).
         other_architecture: the main run's config with the other architecture (for the cost comparison).
-        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: the measured fastest).
+        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: ``dispatch.default_mode``).
         claims: whether this profile asserts the chapter's findings (False at ``smoke``).
         min_delay_ratio: validation accuracy must reach 99% at least this many times later than training.
         max_val_acc_at_fit: validation accuracy when training accuracy first reaches 99% must be below this.
