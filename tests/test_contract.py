@@ -13,8 +13,9 @@ from grokutils.book import VERDICTS, Finding, asserts_findings
 BOOK = Path(__file__).resolve().parents[1] / "book"
 CHAPTERS = sorted(BOOK.glob("*.ipynb"))
 FINDING_CHAPTERS = ("circuit_competition", "comprehension_band", "interventions_and_operations", "landscapes_and_norms",
-                    "mnist_ablations", "models_and_encodings")
-"""The chapters whose findings are ``Finding`` records (the four older ones still claim inline; issue 27)."""
+                    "fourier_circuits", "lu_mechanism", "mnist_ablations", "models_and_encodings", "omnigrok_mnist",
+                    "power_division")
+"""Every chapter: its findings are ``Finding`` records (issue 27)."""
 
 
 @pytest.mark.slow
@@ -65,3 +66,16 @@ def test_the_module_reads_in_the_contract_s_order(chapter):
     order = [source.find(f"\ndef {name}(") for name in ("settings", "measure", "check", "glued")]
     present = [i for i in order if i >= 0]
     assert present == sorted(present) and order[0] >= 0 and order[2] >= 0
+
+
+def test_every_figure_has_a_caption_and_a_name():
+    """Every cell that draws a figure carries a MyST-NB caption saying what to look at, and a name unique in the
+    book (so prose can refer to it)."""
+    names = []
+    for chapter in CHAPTERS:
+        for cell in json.loads(chapter.read_text())["cells"]:
+            if cell["cell_type"] == "code" and "plt.show()" in "".join(cell["source"]):
+                figure = cell["metadata"].get("mystnb", {}).get("figure", {})
+                assert len(figure.get("caption", "")) > 40, f"{chapter.stem}: a figure without a caption"
+                names.append(figure.get("name"))
+    assert None not in names and len(set(names)) == len(names)

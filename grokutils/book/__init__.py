@@ -1,5 +1,5 @@
 """What every chapter shares, once: its profiles and seeds (``profiles``), its findings and Checks (``findings``),
-how it writes numbers (``fmt``), and its page (``page``: header, glue, closing line, "Run this chapter" box,
+how it writes numbers (``fmt``), how its runs are loaded or trained (``runset.run_all``), and its page (``page``: header, glue, closing line, "Run this chapter" box,
 downloads; ``costs`` and ``launch`` behind it), and the book's scorecard of every finding (``scorecard``).
 
 The names a chapter module or notebook uses are here, so ``from grokutils.book import Checks, glue`` reads them.
@@ -10,9 +10,10 @@ from grokutils.book.fmt import MISSING, NOT_REACHED, fmt, fmt_fraction, fmt_pct,
 from grokutils.book.page import (Stopwatch, describe_device, finish, glue, offer_download, run_box, start,
                                  training_seconds)
 from grokutils.book.profiles import PROFILE_ENV, PROFILES, SEED_LIMIT, asserts_findings, check_seed, resolve_profile
+from grokutils.book.runset import run_all
 
 __all__ = ["DOES_NOT_HOLD", "HOLDS", "NOT_TESTED", "UNDECIDED", "VERDICTS", "Check", "Checks", "Evidence", "Finding",
            "Verdict", "judge", "judge_all", "verdict_glue", "MISSING", "NOT_REACHED", "fmt", "fmt_fraction", "fmt_pct",
            "fmt_step", "text_table", "Stopwatch", "describe_device", "finish", "glue", "offer_download", "run_box",
            "start", "training_seconds", "PROFILE_ENV", "PROFILES", "SEED_LIMIT", "asserts_findings", "check_seed",
-           "resolve_profile"]
+           "resolve_profile", "run_all"]

@@ -182,23 +182,30 @@ class Checks:
             self.results.append(Check(claim, str(measured() if callable(measured) else measured),
                                       bool(passed() if callable(passed) else passed), asserted=not self.dry))
 
-    def finding(self, verdict: Verdict, expected: str) -> None:
-        """Record ``verdict`` against the verdict the profile declares; "undecided" declared is printed, not asserted."""
-        if expected not in VERDICTS:
+    def finding(self, verdict: Verdict, expected: str | None) -> None:
+        """Record ``verdict`` against the verdict the profile declares; "undecided" declared is printed, not asserted,
+        and so is every verdict where ``expected`` is None: the settings differ from the profile's (a parameter was
+        turned), so the profile's declared verdicts do not apply to these runs."""
+        if expected is not None and expected not in VERDICTS:
             raise ValueError(f"expected verdict of {verdict.finding.name} must be one of {VERDICTS}, got {expected!r}")
         if not self.claims:
             return
         line = f"{verdict.finding.claim} [{verdict.finding.measure}]: {verdict.text}"
+        if expected is None:
+            self.results.append(Check(f"{line} (settings differ from the profile's: nothing declared)", verdict.measured,
+                                      True, False))
+            return
         if expected == UNDECIDED:
             self.results.append(Check(f"{line} (declared undecided at this profile)", verdict.measured, True, False))
             return
         self.results.append(Check(f"{line} (declared: {expected})", verdict.measured, verdict.verdict == expected,
                                   asserted=not self.dry))
 
-    def findings(self, verdicts: Sequence[Verdict], expected: dict[str, str]) -> None:
-        """``finding`` for each of ``verdicts``; ``expected`` names every one's declared verdict."""
+    def findings(self, verdicts: Sequence[Verdict], expected: dict[str, str] | None) -> None:
+        """``finding`` for each of ``verdicts``; ``expected`` names every one's declared verdict (None: the settings
+        differ from the profile's, and nothing is declared)."""
         for verdict in verdicts:
-            self.finding(verdict, expected[verdict.finding.name])
+            self.finding(verdict, None if expected is None else expected[verdict.finding.name])
 
     def finite(self, histories: dict) -> None:
         """Every logged metric of every run (name -> History) is finite."""

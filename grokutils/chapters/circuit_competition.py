@@ -87,15 +87,57 @@ findings (at seed 1 addition alone reaches only 10-56% within 6,000 updates, so 
 RATIOS = (0.0, 1.0, 2.0)
 """Random-label examples per addition training example in the multi-task runs (0: addition alone)."""
 
-_PROFILES = {
-    # p; the widths and budget of the capacity runs (and the fraction of pairs they train on); the grid's widths,
-    # training-set sizes and budget; the parent's width and size and the subsets' sizes and budget; the multi-task
-    # widths, addition examples and budget; seeds of each point, and of each grid cell (D_crit rests on single cells at
-    # the level: at book 3 seeds there, issue 27; the 2 more cost about 4 minutes on 2 cores); metrics logged; how the
-    # sweep engine trains
-    "smoke": dict(p=11, cap_widths=(4, 8), cap_frac=0.9, cap_steps=40, widths=(8, 16), sizes=(60, 90), steps=40,
-                  parent=(8, 90), subsets=(20, 60), ungrok_steps=30, mt_p=11, mt_widths=(8,), n_add=50, mt_steps=40, n_seeds=1, grid_seeds=1,
-                  n_logs=8, mode=None, findings=SOURCES),
+@dataclass(frozen=True)
+class CompetitionProfile:
+    """What a profile sets: the capacity, grid, ungrokking and multi-task runs, their budgets, and the verdicts it declares.
+
+    Attributes:
+        p: the modulus of the capacity, grid and ungrokking runs.
+        cap_widths: the capacity runs' widths.
+        cap_frac: the share of the pairs the capacity runs train on (random labels).
+        cap_steps: the capacity runs' budget.
+        widths: the grid's widths.
+        sizes: the grid's training-set sizes D.
+        steps: the grid's budget (and the parent's).
+        parent: the ungrokking parent's width and training-set size.
+        subsets: the sizes of the nested subsets the parent continues on.
+        ungrok_steps: the ungrokking runs' budget.
+        mt_p: the multi-task runs' modulus.
+        mt_widths: the multi-task runs' widths.
+        n_add: the multi-task runs' addition examples.
+        mt_steps: the multi-task runs' budget.
+        n_seeds: seeds of each capacity and multi-task point.
+        grid_seeds: seeds of each grid cell (D_crit rests on single cells at the level: 3 at book, issue 27).
+        n_logs: logged steps (log-spaced).
+        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: ``dispatch.default_mode``).
+        findings: each finding's name -> the verdict this profile's runs give, which the Checks assert.
+    """
+
+    p: int
+    cap_widths: tuple[int, ...]
+    cap_frac: float
+    cap_steps: int
+    widths: tuple[int, ...]
+    sizes: tuple[int, ...]
+    steps: int
+    parent: tuple[int, int]
+    subsets: tuple[int, ...]
+    ungrok_steps: int
+    mt_p: int
+    mt_widths: tuple[int, ...]
+    n_add: int
+    mt_steps: int
+    n_seeds: int
+    grid_seeds: int
+    n_logs: int
+    mode: str | None
+    findings: dict
+
+
+PROFILES = {
+    "smoke": CompetitionProfile(p=11, cap_widths=(4, 8), cap_frac=0.9, cap_steps=40, widths=(8, 16), sizes=(60, 90), steps=40,
+                                parent=(8, 90), subsets=(20, 60), ungrok_steps=30, mt_p=11, mt_widths=(8,), n_add=50, mt_steps=40, n_seeds=1, grid_seeds=1,
+                                n_logs=8, mode=None, findings=SOURCES),
     # book: pilot single runs at p = 31 (issue 16, one thread each). From scratch within 4,000 updates, width 32:
     # 3.6% validation at 300 examples, 23% at 400, 57% at 500, 99% by update 2,004 at 600, 711 at 700, 845 at 800
     # (5-22 s a run); width 128: 5.7% at 300, 31% at 400, 99% at 4,000 at 500 (46-70 s a run). Random labels on all
@@ -105,18 +147,18 @@ _PROFILES = {
     # widths 16-64, so nothing could be hindered; at p = 37 with 684 (50%), width 32 alone reached 93%, width 16 57%;
     # so p = 41 (1,681 pairs) with 840, and widths up to 32 (a 2:1 run at width 32 costs about 110 s). Cold, these
     # settings took 10 min 28 s and 9 min 59 s (issue 16; 8 min 22 s before width 24 was added to the multi-task runs)
-    "book": dict(p=31, cap_widths=(4, 8, 12, 16), cap_frac=0.9, cap_steps=3_000, widths=(16, 32, 64),
-                 sizes=(300, 400, 500, 600, 700, 800), steps=4_000, parent=(32, 800),
-                 subsets=(100, 138, 191, 265, 366, 506, 700), ungrok_steps=3_000, mt_p=41, mt_widths=(16, 24, 32), n_add=840,
-                 mt_steps=6_000, n_seeds=1, grid_seeds=3, n_logs=40, mode="workers_by_size", findings=BOOK_FINDINGS),
+    "book": CompetitionProfile(p=31, cap_widths=(4, 8, 12, 16), cap_frac=0.9, cap_steps=3_000, widths=(16, 32, 64),
+                               sizes=(300, 400, 500, 600, 700, 800), steps=4_000, parent=(32, 800),
+                               subsets=(100, 138, 191, 265, 366, 506, 700), ungrok_steps=3_000, mt_p=41, mt_widths=(16, 24, 32), n_add=840,
+                               mt_steps=6_000, n_seeds=1, grid_seeds=3, n_logs=40, mode="workers_by_size", findings=BOOK_FINDINGS),
     # paper: Huang's grid (d_h = d_model; D 2,000-4,000 by 200) with 3 seeds, capacity on all but one pair in a hundred,
     # Varma's ungrokking sizes (7 geometric in [390, 1494]) from the grid's width-64 network at 4,000 examples, and
     # Huang's 3,000 addition examples; 40,000 updates (Huang's figures show 30k-40k epochs)
-    "paper": dict(p=113, cap_widths=(4, 8, 16, 24, 32, 48, 64), cap_frac=0.99, cap_steps=40_000,
-                  widths=(32, 36, 40, 44, 48, 56, 64), sizes=tuple(range(2_000, 4_001, 200)), steps=40_000,
-                  parent=(64, 4_000), subsets=(390, 487, 608, 760, 949, 1_185, 1_494), ungrok_steps=40_000,
-                  mt_p=113, mt_widths=(32, 64, 128), n_add=3_000, mt_steps=40_000, n_seeds=3, grid_seeds=3, n_logs=200, mode=None,
-                  findings=SOURCES),
+    "paper": CompetitionProfile(p=113, cap_widths=(4, 8, 16, 24, 32, 48, 64), cap_frac=0.99, cap_steps=40_000,
+                                widths=(32, 36, 40, 44, 48, 56, 64), sizes=tuple(range(2_000, 4_001, 200)), steps=40_000,
+                                parent=(64, 4_000), subsets=(390, 487, 608, 760, 949, 1_185, 1_494), ungrok_steps=40_000,
+                                mt_p=113, mt_widths=(32, 64, 128), n_add=3_000, mt_steps=40_000, n_seeds=3, grid_seeds=3, n_logs=200, mode=None,
+                                findings=SOURCES),
 }
 
 
@@ -236,51 +278,43 @@ def frac_for(n: int, total: int) -> float:
 def settings(profile: str | None = None, seed: int = 0, device: str | None = None) -> CompetitionSettings:
     """The chapter's runs at ``profile`` (the notebook's parameters)."""
     profile = resolve_profile(profile)
-    check_seed(seed, max(_PROFILES[profile]["n_seeds"], _PROFILES[profile]["grid_seeds"]))
+    check_seed(seed, max(PROFILES[profile].n_seeds, PROFILES[profile].grid_seeds))
     resolve_device(device)
-    pre, seeds = _PROFILES[profile], [seed + k for k in range(_PROFILES[profile]["n_seeds"])]
-    capacity = {w: [_run(pre, RandomLabelConfig(p=pre["p"], frac_train=pre["cap_frac"], seed=s, label_seed=s), w, s,
-                         pre["cap_steps"], stop=False) for s in seeds] for w in pre["cap_widths"]}
-    grid_seeds = [seed + k for k in range(pre["grid_seeds"])]
-    grid = {w: {n: [_run(pre, _addition(pre, n, s), w, s, pre["steps"]) for s in grid_seeds] for n in pre["sizes"]}
-            for w in pre["widths"]}
-    w_parent, n_parent = pre["parent"]
-    parent = _run(pre, _addition(pre, n_parent, seed), w_parent, seed, pre["steps"], stop=False)
-    ungrok = {n: [_child(pre, parent, n)] for n in pre["subsets"]}
-    multitask = {w: {r: [_run(pre, MultiTaskConfig(p=pre["mt_p"], frac_train=frac_for(pre["n_add"], pre["mt_p"] ** 2),
-                                                   mem_ratio=r, seed=s, label_seed=s), w, s, pre["mt_steps"])
-                         for s in seeds] for r in RATIOS} for w in pre["mt_widths"]}
-    return CompetitionSettings(profile, device, seed, pre["p"], capacity, grid, parent, ungrok, multitask, pre["mode"],
-                               pre["findings"], claims=asserts_findings(profile))
+    pre, seeds = PROFILES[profile], [seed + k for k in range(PROFILES[profile].n_seeds)]
+    capacity = {w: [_run(pre, RandomLabelConfig(p=pre.p, frac_train=pre.cap_frac, seed=s, label_seed=s), w, s,
+                         pre.cap_steps, stop=False) for s in seeds] for w in pre.cap_widths}
+    grid_seeds = [seed + k for k in range(pre.grid_seeds)]
+    grid = {w: {n: [_run(pre, _addition(pre, n, s), w, s, pre.steps) for s in grid_seeds] for n in pre.sizes}
+            for w in pre.widths}
+    w_parent, n_parent = pre.parent
+    parent = _run(pre, _addition(pre, n_parent, seed), w_parent, seed, pre.steps, stop=False)
+    ungrok = {n: [_child(pre, parent, n)] for n in pre.subsets}
+    multitask = {w: {r: [_run(pre, MultiTaskConfig(p=pre.mt_p, frac_train=frac_for(pre.n_add, pre.mt_p ** 2),
+                                                   mem_ratio=r, seed=s, label_seed=s), w, s, pre.mt_steps)
+                         for s in seeds] for r in RATIOS} for w in pre.mt_widths}
+    return CompetitionSettings(profile, device, seed, pre.p, capacity, grid, parent, ungrok, multitask, pre.mode,
+                               pre.findings, claims=asserts_findings(profile))
 
 
-def _addition(pre: dict, n: int, seed: int, **fields) -> ModularConfig:
-    return ModularConfig(op="add", p=pre["p"], frac_train=frac_for(n, pre["p"] ** 2), seed=seed, **fields)
+def _addition(pre: CompetitionProfile, n: int, seed: int, **fields) -> ModularConfig:
+    return ModularConfig(op="add", p=pre.p, frac_train=frac_for(n, pre.p ** 2), seed=seed, **fields)
 
 
-def _run(pre: dict, task, width: int, seed: int, steps: int, stop: bool = True) -> RunConfig:
+def _run(pre: CompetitionProfile, task, width: int, seed: int, steps: int, stop: bool = True) -> RunConfig:
     """Nanda et al.'s recipe at ``width`` on ``task``; runs that ``stop`` end at 99% validation accuracy."""
     model = nanda_model(task, seed, d_model=width, n_heads=4, d_head=max(1, width // 4), d_mlp=4 * width)
-    train = TrainConfig(steps=steps, **nanda_adamw(), loss="cross_entropy_f64", n_logs=pre["n_logs"],
+    train = TrainConfig(steps=steps, **nanda_adamw(), loss="cross_entropy_f64", n_logs=pre.n_logs,
                         log_spacing="log", stop_at_val_acc=0.99 if stop else None, seed=seed)
     return RunConfig(task, model, train)
 
 
-def _child(pre: dict, parent: RunConfig, n: int) -> RunConfig:
+def _child(pre: CompetitionProfile, parent: RunConfig, n: int) -> RunConfig:
     """``parent`` trained on from its final weights, on its first ``n`` training pairs, tested on its held-out pairs."""
     task = _addition(pre, n, parent.task.seed, held_out_from=parent.task.n_train)
-    train = dataclasses.replace(parent.train, steps=pre["ungrok_steps"])
+    train = dataclasses.replace(parent.train, steps=pre.ungrok_steps)
     return RunConfig(task, parent.model, train, init_from=parent)
 
 
-def run_all(s: CompetitionSettings, load_many, **kwargs) -> dict[str, History]:
-    """Every run through ``load_many`` (``runs.load_or_train_many``): the parent first (the ungrokking runs start from
-    its weights), then the rest in one call. Label -> History."""
-    runs = s.runs()
-    out = {"parent": load_many([s.parent], **{"mode": s.mode, **kwargs})[0]}
-    rest = {label: cfg for label, cfg in runs.items() if label != "parent"}
-    out.update(zip(rest, load_many(list(rest.values()), **{"mode": s.mode, **kwargs})))
-    return out
 
 
 def _mean(values) -> float:

@@ -63,25 +63,55 @@ BOOK_FINDINGS = dict(most_cells_reach=NOT_TESTED, diagonal_band=NOT_TESTED, band
                      validation_waits=DOES_NOT_HOLD)
 """What the ``book`` grid shows, on seeds 0 and 1 (issue 27's closing note)."""
 
-_PROFILES = {
-    # primes p (N = 0.3 p (p - 1)), batch sizes (a cell where N/B >= min_ratio), per-run (initialisation scale,
-    # weight decay), steps budget, logged steps, held-out equations kept for validation and training examples the
-    # metrics read (None: all), torch's fused Adam kernel, model widths (empty: the Power chapter's), how the sweep
-    # engine trains the missing runs (None: dispatch.default_mode; "workers" at book: worker processes, one thread each)
-    "smoke": dict(primes=(7, 11), batch_sizes=(2, 4, 8), min_ratio=1, variants=((1.0, 1.0), (0.8, 2.0)), steps=60,
-                  n_logs=12, max_val=40, max_eval_train=30, fused_adam=True,
-                  widths=dict(d_model=16, n_heads=2, d_head=8, d_mlp=32), mode=None, findings=POSTER),
+@dataclass(frozen=True)
+class BandProfile:
+    """What a profile sets: the grid, each run's budget and logging, and the verdicts it declares.
+
+    Attributes:
+        primes: the moduli p; each sets N = 0.3 p (p - 1).
+        batch_sizes: the batch sizes B; a cell exists where N/B is at least ``min_ratio``.
+        min_ratio: the smallest N/B of a cell.
+        variants: each run of a cell as (initialisation scale, weight decay).
+        steps: each run's budget (it stops earlier at 95% validation accuracy).
+        n_logs: logged steps (log-spaced).
+        max_val: held-out equations kept for validation (None: all).
+        max_eval_train: training examples the metrics read (None: all).
+        fused_adam: whether the runs use torch's fused Adam kernel.
+        widths: model widths replacing the Power chapter's (empty: the same).
+        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: ``dispatch.default_mode``; "workers"
+            at book: worker processes, one thread each).
+        findings: each finding's name -> the verdict this profile's runs give, which the Checks assert.
+    """
+
+    primes: tuple[int, ...]
+    batch_sizes: tuple[int, ...]
+    min_ratio: float
+    variants: tuple[tuple[float, float], ...]
+    steps: int
+    n_logs: int
+    max_val: int | None
+    max_eval_train: int | None
+    fused_adam: bool
+    widths: dict
+    mode: str | None
+    findings: dict
+
+
+PROFILES = {
+    "smoke": BandProfile(primes=(7, 11), batch_sizes=(2, 4, 8), min_ratio=1, variants=((1.0, 1.0), (0.8, 2.0)), steps=60,
+                         n_logs=12, max_val=40, max_eval_train=30, fused_adam=True,
+                         widths=dict(d_model=16, n_heads=2, d_head=8, d_mlp=32), mode=None, findings=POSTER),
     # book: 4,000 steps, 30 logs on at most 1,000 examples of each set and the fused kernel fit the 15-minute budget
     # (measured per cell: 6-24 ms a step, 0.14-0.36 s a log on the full training set); B = 5 adds a column inside
     # the poster's band, and B = 243 (the costliest column, 62 ms a step) is left out: B = 81 at p = 47 already
     # gives N/B = 8
-    "book": dict(primes=(47, 59, 71, 83, 97), batch_sizes=(1, 3, 5, 9, 27, 81), min_ratio=8,
-                 variants=((1.0, 1.0), (0.8, 2.0)), steps=4000, n_logs=30, max_val=1000, max_eval_train=1000,
-                 fused_adam=True, widths={}, mode="workers", findings=BOOK_FINDINGS),
-    "paper": dict(primes=(23, 31, 43, 59, 79, 97, 113), batch_sizes=tuple(2 ** k for k in range(11)), min_ratio=1,
-                  variants=tuple((scale, wd) for scale in (0.5, 0.75, 1.0, 1.5, 2.0) for wd in (0.3, 1.0)),
-                  steps=100_000, n_logs=200, max_val=None, max_eval_train=None, fused_adam=False, widths={}, mode=None,
-                  findings=POSTER),
+    "book": BandProfile(primes=(47, 59, 71, 83, 97), batch_sizes=(1, 3, 5, 9, 27, 81), min_ratio=8,
+                        variants=((1.0, 1.0), (0.8, 2.0)), steps=4000, n_logs=30, max_val=1000, max_eval_train=1000,
+                        fused_adam=True, widths={}, mode="workers", findings=BOOK_FINDINGS),
+    "paper": BandProfile(primes=(23, 31, 43, 59, 79, 97, 113), batch_sizes=tuple(2 ** k for k in range(11)), min_ratio=1,
+                         variants=tuple((scale, wd) for scale in (0.5, 0.75, 1.0, 1.5, 2.0) for wd in (0.3, 1.0)),
+                         steps=100_000, n_logs=200, max_val=None, max_eval_train=None, fused_adam=False, widths={}, mode=None,
+                         findings=POSTER),
 }
 
 
@@ -135,9 +165,9 @@ class BandSettings:
 
     data_files = ()
 
-    def runs(self) -> list[RunConfig]:
-        """Every run of the grid, cell by cell."""
-        return [run for cell in self.grid.values() for run in cell]
+    def runs(self) -> dict:
+        """Every run of the grid (``book.run_all``): ``(p, B) -> (run, ...)``, as ``grid``."""
+        return self.grid
 
     def describe(self) -> list[str]:
         """Lines for the chapter's header."""
@@ -145,7 +175,7 @@ class BandSettings:
         m, t = first.model, first.train
         return [f"task: a / b mod p, {FRAC_TRAIN:.0%} of the pairs for training; p in {list(self.primes)} "
                 f"(N = {', '.join(f'{n_train(p):,}' for p in self.primes)})",
-                f"batch sizes: {list(self.batch_sizes)}; {len(self.grid)} cells, {len(self.runs())} runs",
+                f"batch sizes: {list(self.batch_sizes)}; {len(self.grid)} cells, {sum(map(len, self.grid.values()))} runs",
                 f"model: 2 layers, d_model {m.d_model}, {m.n_heads} heads, d_mlp {m.d_mlp}, pre-LayerNorm",
                 f"runs a cell (initialisation scale, weight decay): {list(self.variants)}; AdamW lr {t.lr:g}",
                 f"budget: {t.steps:,} steps, or until validation accuracy reaches {self.threshold:.0%}; metrics at "
@@ -171,21 +201,21 @@ def n_train(p: int) -> int:
 def settings(profile: str | None = None, seed: int = 0, device: str | None = None) -> BandSettings:
     """The chapter's grid at ``profile`` (the notebook's parameters)."""
     profile = resolve_profile(profile)
-    check_seed(seed, len(_PROFILES[profile]["variants"]))
+    preset = PROFILES[profile]
+    check_seed(seed, len(preset.variants))
     resolve_device(device)
-    preset = _PROFILES[profile]
-    grid = {(p, b): tuple(_run(p, b, seed + i, scale, wd, preset) for i, (scale, wd) in enumerate(preset["variants"]))
-            for p in preset["primes"] for b in preset["batch_sizes"] if n_train(p) / b >= preset["min_ratio"]}
-    return BandSettings(profile, device, seed, preset["primes"], preset["batch_sizes"], preset["variants"], grid,
-                        _examples(grid), mode=preset["mode"], findings=preset["findings"],
+    grid = {(p, b): tuple(_run(p, b, seed + i, scale, wd, preset) for i, (scale, wd) in enumerate(preset.variants))
+            for p in preset.primes for b in preset.batch_sizes if n_train(p) / b >= preset.min_ratio}
+    return BandSettings(profile, device, seed, preset.primes, preset.batch_sizes, preset.variants, grid,
+                        _examples(grid), mode=preset.mode, findings=preset.findings,
                         claims=asserts_findings(profile))
 
 
-def _run(p: int, batch_size: int, seed: int, init_scale: float, weight_decay: float, preset: dict) -> RunConfig:
-    cfg = power_run(op="div", p=p, frac_train=FRAC_TRAIN, steps=preset["steps"], seed=seed, weight_decay=weight_decay,
-                    n_logs=preset["n_logs"], architecture="pre_ln", **preset["widths"])
+def _run(p: int, batch_size: int, seed: int, init_scale: float, weight_decay: float, preset: BandProfile) -> RunConfig:
+    cfg = power_run(op="div", p=p, frac_train=FRAC_TRAIN, steps=preset.steps, seed=seed, weight_decay=weight_decay,
+                    n_logs=preset.n_logs, architecture="pre_ln", **preset.widths)
     return cfg.replace(batch_size=batch_size, stop_at_val_acc=THRESHOLD, init_scale=init_scale, probes=PROBES,
-                       max_val=preset["max_val"], max_eval_train=preset["max_eval_train"], fused_adam=preset["fused_adam"])
+                       max_val=preset.max_val, max_eval_train=preset.max_eval_train, fused_adam=preset.fused_adam)
 
 
 def _examples(grid: dict) -> dict[str, RunConfig]:
@@ -193,12 +223,6 @@ def _examples(grid: dict) -> dict[str, RunConfig]:
     cells = [(p, b) for p, b in grid if p == largest]
     distance = {cell: abs(math.log(n_train(cell[0]) / cell[1] / BAND_CENTRE)) for cell in cells}
     return {"in band": grid[min(cells, key=distance.get)][0], "outside": grid[max(cells, key=distance.get)][0]}
-
-
-def run_all(s: BandSettings, load_many, **kwargs) -> dict:
-    """Every run of the grid through one call of ``load_many`` (``runs.load_or_train_many``): ``(p, B) -> [History, ...]``."""
-    done = iter(load_many(s.runs(), **{"mode": s.mode, **kwargs}))
-    return {cell: [next(done) for _ in runs] for cell, runs in s.grid.items()}
 
 
 def examples(histories: dict, s: BandSettings) -> dict[str, History]:
@@ -300,7 +324,7 @@ def glued(r: dict, s: BandSettings) -> dict[str, str]:
     """The chapter's numbers as the prose quotes them (``book.glue`` each), verdicts included."""
     reached = [c.ratio for c in r["cells"] if c.delay_steps is not None]
     in_band = [c.ratio for c in r["cells"] if c.within(*s.band)]
-    steps = s.runs()[0].train.steps
+    steps = next(iter(s.grid.values()))[0].train.steps
     out = {"median_delay_in_band": _fmt(r["median_delay_in_band"]), "median_delay_outside": _fmt(r["median_delay_outside"]),
            "band_slope": fmt(r["band_slope"], ".2f"), "band_low": fmt(r["band_low"], ",.0f"),
            "band_high": fmt(r["band_high"], ",.0f"), "cells_reached": f"{r['cells_reached']:.0%}",

@@ -115,14 +115,55 @@ mirrored share is 3.1 points, within the margin of the 5-point tolerance, so our
 BOOK_OPS = ("x+y", "x-y", "x/y", "x^2+y^2", "x^3+xy^2+y", "S5: x.y")
 """The operations of ``book`` (and ``smoke``): the issue's minimum, which the prose discusses."""
 
-_PROFILES = {
-    # p; the interventions' fractions, budget and minibatch; the operations (labels), their fractions (S5 apart) and
-    # budgets; seeds of the operations; metrics logged; the level at which a run stops (None: it runs its budget);
-    # at book, validation sets capped; whether the operations train openai/grok's 2-layer model (paper) or the 1-layer
-    # one; smaller models (smoke); how the sweep engine trains
-    "smoke": dict(p=11, i_fractions=(0.5, 0.8), i_steps=40, minibatch=16, ops=BOOK_OPS, o_fractions=(0.5, 0.8), s5_fractions=(0.5,), o_steps=40, s5_steps=40, s5_n=3,
-                  n_seeds=1, n_logs=8, stop_at=None, cap=None, grok=False, mode=None, findings=SOURCES,
-                  widths=dict(d_model=16, n_heads=2, d_head=8, d_mlp=32)),
+@dataclass(frozen=True)
+class InterventionProfile:
+    """What a profile sets: the interventions' and the operations' runs, their budgets, and the verdicts it declares.
+
+    Attributes:
+        p: the modulus of the interventions and of the modular operations.
+        i_fractions: the interventions' training fractions.
+        i_steps: the interventions' budget in updates.
+        minibatch: the batch size of the minibatch intervention.
+        ops: the operations (their labels in ``OPERATIONS``).
+        o_fractions: the modular operations' training fractions.
+        s5_fractions: the S5 operations' training fractions.
+        o_steps: the modular operations' budget.
+        s5_steps: the S5 operations' budget.
+        s5_n: the permutations' size (5: S5).
+        n_seeds: seeds of each operation's point.
+        n_logs: logged steps (log-spaced).
+        stop_at: the validation accuracy at which a run stops (None: it runs its budget).
+        cap: validation sets and the training examples the metrics read are capped at this (None: all).
+        grok: whether the operations train openai/grok's 2-layer model (else the 1-layer one).
+        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: ``dispatch.default_mode``).
+        findings: each finding's name -> the verdict this profile's runs give, which the Checks assert.
+        widths: model widths replacing the recipe's (a smaller model at smoke; empty: the recipe's).
+    """
+
+    p: int
+    i_fractions: tuple[float, ...]
+    i_steps: int
+    minibatch: int
+    ops: tuple[str, ...]
+    o_fractions: tuple[float, ...]
+    s5_fractions: tuple[float, ...]
+    o_steps: int
+    s5_steps: int
+    s5_n: int
+    n_seeds: int
+    n_logs: int
+    stop_at: float | None
+    cap: int | None
+    grok: bool
+    mode: str | None
+    findings: dict
+    widths: dict
+
+
+PROFILES = {
+    "smoke": InterventionProfile(p=11, i_fractions=(0.5, 0.8), i_steps=40, minibatch=16, ops=BOOK_OPS, o_fractions=(0.5, 0.8), s5_fractions=(0.5,), o_steps=40, s5_steps=40, s5_n=3,
+                                 n_seeds=1, n_logs=8, stop_at=None, cap=None, grok=False, mode=None, findings=SOURCES,
+                                 widths=dict(d_model=16, n_heads=2, d_head=8, d_mlp=32)),
     # book: pilot single runs at p = 31 (one thread each). The report's AdamW, full batch, within 4,000 updates: 4.2%
     # validation at 30%, 50.5% at 45%; 99% at update 2,113 at 60%, 1,536 at 75%, 2,113 at 90% (log-spaced logs), so a
     # budget of 2,000 (the report's 1,800 would miss 60% and 90%) and fractions from 60%. Power's recipe within 4,000
@@ -130,14 +171,14 @@ _PROFILES = {
     # 3,000. S5 x.y at 50%: 99% at 6,000 (119 s). Per update, ms: full batch 13.8 / 21.2 / 25.6 at 45 / 75 / 90%,
     # minibatch 128 about 6.5; five runs batched cost five single runs. Cold, these settings took 14 min 20 s, 14 min 42 s,
     # 14 min 19 s and 15 min 24 s (four runs, issue 15): at the edge of the 15-minute budget
-    "book": dict(p=31, i_fractions=(0.6, 0.75, 0.9), i_steps=2_000, minibatch=128,
-                 ops=BOOK_OPS, o_fractions=(0.6, 0.75, 0.9),
-                 s5_fractions=(0.6,), o_steps=3_000, s5_steps=6_000, s5_n=5, n_seeds=1, n_logs=40, stop_at=0.99,
-                 cap=2000, grok=False, mode="workers_by_size", findings=BOOK_FINDINGS, widths={}),
-    "paper": dict(p=SOURCE_P, i_fractions=tuple(f / 10 for f in range(1, 10)), i_steps=1_800, minibatch=128,
-                  ops=tuple(OPERATIONS), o_fractions=tuple(f / 10 for f in range(1, 10)),
-                  s5_fractions=tuple(f / 10 for f in range(1, 10)), o_steps=100_000, s5_steps=100_000, s5_n=5,
-                  n_seeds=3, n_logs=200, stop_at=None, cap=None, grok=True, mode=None, findings=SOURCES, widths={}),
+    "book": InterventionProfile(p=31, i_fractions=(0.6, 0.75, 0.9), i_steps=2_000, minibatch=128,
+                                ops=BOOK_OPS, o_fractions=(0.6, 0.75, 0.9),
+                                s5_fractions=(0.6,), o_steps=3_000, s5_steps=6_000, s5_n=5, n_seeds=1, n_logs=40, stop_at=0.99,
+                                cap=2000, grok=False, mode="workers_by_size", findings=BOOK_FINDINGS, widths={}),
+    "paper": InterventionProfile(p=SOURCE_P, i_fractions=tuple(f / 10 for f in range(1, 10)), i_steps=1_800, minibatch=128,
+                                 ops=tuple(OPERATIONS), o_fractions=tuple(f / 10 for f in range(1, 10)),
+                                 s5_fractions=tuple(f / 10 for f in range(1, 10)), o_steps=100_000, s5_steps=100_000, s5_n=5,
+                                 n_seeds=3, n_logs=200, stop_at=None, cap=None, grok=True, mode=None, findings=SOURCES, widths={}),
 }
 
 
@@ -228,43 +269,43 @@ def run_label(group: str, fraction: float, k: int = 0) -> str:
 def settings(profile: str | None = None, seed: int = 0, device: str | None = None) -> InterventionSettings:
     """The chapter's runs at ``profile`` (the notebook's parameters)."""
     profile = resolve_profile(profile)
-    check_seed(seed, _PROFILES[profile]["n_seeds"])
+    check_seed(seed, PROFILES[profile].n_seeds)
     resolve_device(device)
-    pre = _PROFILES[profile]
-    interventions = {name: {f: [_intervention(pre, name, f, seed)] for f in pre["i_fractions"]}
+    pre = PROFILES[profile]
+    interventions = {name: {f: [_intervention(pre, name, f, seed)] for f in pre.i_fractions}
                      for name in INTERVENTIONS}
     operations = {}
-    for op in pre["ops"]:
-        fractions = pre["s5_fractions" if OPERATIONS[op][0] == "S5" else "o_fractions"]
-        operations[op] = {f: [_operation(pre, op, f, seed + k) for k in range(pre["n_seeds"])] for f in fractions}
-    return InterventionSettings(profile, device, seed, pre["p"], interventions, operations, pre["minibatch"],
-                                pre["grok"], pre["mode"], pre["findings"], claims=asserts_findings(profile))
+    for op in pre.ops:
+        fractions = pre.s5_fractions if OPERATIONS[op][0] == "S5" else pre.o_fractions
+        operations[op] = {f: [_operation(pre, op, f, seed + k) for k in range(pre.n_seeds)] for f in fractions}
+    return InterventionSettings(profile, device, seed, pre.p, interventions, operations, pre.minibatch,
+                                pre.grok, pre.mode, pre.findings, claims=asserts_findings(profile))
 
 
-def _intervention(pre: dict, name: str, fraction: float, seed: int) -> RunConfig:
-    base = nanda_run(p=pre["p"], frac_train=fraction, steps=pre["i_steps"], log_every=1, seed=seed,
-                     **pre["widths"])
+def _intervention(pre: InterventionProfile, name: str, fraction: float, seed: int) -> RunConfig:
+    base = nanda_run(p=pre.p, frac_train=fraction, steps=pre.i_steps, log_every=1, seed=seed,
+                     **pre.widths)
     fields = dict(INTERVENTIONS[name])
     dropout = fields.pop("dropout", 0.0)
     if fields.get("batch_size") == "minibatch":
-        fields["batch_size"] = pre["minibatch"]
-    task = dataclasses.replace(base.task, max_val=pre["cap"])
+        fields["batch_size"] = pre.minibatch
+    task = dataclasses.replace(base.task, max_val=pre.cap)
     train = dataclasses.replace(base.train, **fields, **_logging(pre))
     return RunConfig(task, dataclasses.replace(base.model, dropout=dropout), train)
 
 
-def _logging(pre: dict) -> dict:
-    return dict(n_logs=pre["n_logs"], log_spacing="log", stop_at_val_acc=pre["stop_at"], max_eval_train=pre["cap"])
+def _logging(pre: InterventionProfile) -> dict:
+    return dict(n_logs=pre.n_logs, log_spacing="log", stop_at_val_acc=pre.stop_at, max_eval_train=pre.cap)
 
 
-def _operation(pre: dict, label: str, fraction: float, seed: int) -> RunConfig:
+def _operation(pre: InterventionProfile, label: str, fraction: float, seed: int) -> RunConfig:
     kind, op = OPERATIONS[label]
-    framing = dict(with_op_token=pre["grok"], with_eos=pre["grok"], frac_train=fraction, seed=seed, max_val=pre["cap"])
-    task = (PermutationConfig(op=op, n=pre["s5_n"], **framing) if kind == "S5"
-            else ModularConfig(op=op, p=pre["p"], **framing))
-    model = power_model(task, "grok", seed) if pre["grok"] else nanda_model(task, seed, **pre["widths"])
-    steps = pre["s5_steps" if kind == "S5" else "o_steps"]
-    base = nanda_run(p=pre["p"], steps=steps, log_every=1, seed=seed).train
+    framing = dict(with_op_token=pre.grok, with_eos=pre.grok, frac_train=fraction, seed=seed, max_val=pre.cap)
+    task = (PermutationConfig(op=op, n=pre.s5_n, **framing) if kind == "S5"
+            else ModularConfig(op=op, p=pre.p, **framing))
+    model = power_model(task, "grok", seed) if pre.grok else nanda_model(task, seed, **pre.widths)
+    steps = pre.s5_steps if kind == "S5" else pre.o_steps
+    base = nanda_run(p=pre.p, steps=steps, log_every=1, seed=seed).train
     batch = max(1, min(512, math.ceil(task.n_train / 2)))
     train = dataclasses.replace(base, batch_size=batch, loss="cross_entropy", **_logging(pre))
     return RunConfig(task, model, train)
@@ -276,10 +317,6 @@ def download_label(s: InterventionSettings) -> str:
     return run_label("AdamW", fractions[len(fractions) // 2])
 
 
-def run_all(s: InterventionSettings, load_many, **kwargs) -> dict[str, History]:
-    """Every run through one call of ``load_many`` (``runs.load_or_train_many``): label -> History."""
-    runs = s.runs()
-    return dict(zip(runs, load_many(list(runs.values()), **{"mode": s.mode, **kwargs})))
 
 
 def point(histories: list[History], level: float) -> dict:

@@ -59,19 +59,36 @@ pair of directions at both seeds (ratios 1.04-1.25 and 1.03-1.09); the grokking 
 and ends at its peak at seed 1. Every verdict turns on the seed, so none is declared at ``book``; the Checks assert
 that the two runs are optima."""
 
-_PROFILES = {
-    # optima: name -> "in band"/"outside" for the comprehension-band chapter's examples at the same profile, or
-    # "widest gap": of that grid's cells, the one whose two runs both reached 95% with delays the furthest apart (the
-    # longer the grokking optimum); grid points a side; examples of each set evaluated (None: all); pairs of random
-    # directions
-    "smoke": dict(optima=dict(grokking="outside", comprehension="in band"), grid=5, max_examples=64, n_directions=1,
-                  findings=POSTER),
+@dataclass(frozen=True)
+class LandscapeProfile:
+    """What a profile sets: which runs are the optima, how finely the landscape is sampled, the verdicts it declares.
+
+    Attributes:
+        optima: name -> ``"in band"`` / ``"outside"``, the comprehension-band chapter's examples at the same profile;
+            or ``"widest gap"``: of that grid's cells, the one whose two runs both reached 95% with delays the
+            furthest apart (the longer is the grokking optimum).
+        grid: grid points along each direction.
+        max_examples: examples of each set a loss is evaluated on (None: all).
+        n_directions: pairs of random directions.
+        findings: each finding's name -> the verdict this profile's runs give, which the Checks assert.
+    """
+
+    optima: dict | str
+    grid: int
+    max_examples: int | None
+    n_directions: int
+    findings: dict
+
+
+PROFILES = {
+    "smoke": LandscapeProfile(optima=dict(grokking="outside", comprehension="in band"), grid=5, max_examples=64, n_directions=1,
+                              findings=POSTER),
     # book: the optima are picked from the runs (issue 27): the cell fixed before, N = 2,793, B = 81, where seed 0's two
     # runs grokked with delays of 3,324 and 0 steps, had no grokking run at seed 1, and at seed 1 no cell at that N had
     # two runs that both reached 95%
-    "book": dict(optima="widest gap", grid=15, max_examples=2000, n_directions=3, findings=BOOK_FINDINGS),
-    "paper": dict(optima=dict(grokking="outside", comprehension="in band"), grid=51, max_examples=None, n_directions=3,
-                  findings=POSTER),
+    "book": LandscapeProfile(optima="widest gap", grid=15, max_examples=2000, n_directions=3, findings=BOOK_FINDINGS),
+    "paper": LandscapeProfile(optima=dict(grokking="outside", comprehension="in band"), grid=51, max_examples=None, n_directions=3,
+                              findings=POSTER),
 }
 
 
@@ -97,6 +114,7 @@ class LandscapeSettings:
         n_directions: pairs of random directions (seeds ``seed``, ``seed + 1``, ...) on which the landscape numbers are
             measured; the figures show the first.
         claims: whether this profile asserts the findings (False at ``smoke``).
+        mode: how the sweep engine trains missing runs of the band's grid (that chapter's mode).
         threshold: the accuracy at which training and validation count as reached (95%, as the poster).
     """
 
@@ -110,11 +128,17 @@ class LandscapeSettings:
     findings: dict
     claims: bool
     n_directions: int = 1
+    mode: str | None = None
     radius: float = 1.0
     sharpness_radius: float = 0.5
     threshold: float = THRESHOLD
 
     data_files = ()
+
+    def runs(self) -> dict:
+        """The runs to load (``book.run_all``): the two optima by name, or every candidate cell's runs
+        (``optima_of`` then picks the two)."""
+        return self.optima or self.candidates
 
     def describe(self) -> list[str]:
         """Lines for the chapter's header."""
@@ -145,25 +169,20 @@ def settings(profile: str | None = None, seed: int = 0, device: str | None = Non
     profile = resolve_profile(profile)
     check_seed(seed, 16)
     resolve_device(device)
-    preset, grid = _PROFILES[profile], band_chapter.settings(profile, seed=seed, device=device)
-    picked = preset["optima"] == "widest gap"
-    optima = {} if picked else {name: grid.examples[where] for name, where in preset["optima"].items()}
+    preset, grid = PROFILES[profile], band_chapter.settings(profile, seed=seed, device=device)
+    picked = preset.optima == "widest gap"
+    optima = {} if picked else {name: grid.examples[where] for name, where in preset.optima.items()}
     candidates = dict(grid.grid) if picked else {}
     # a dry run (tests) evaluates a small grid on few examples: the real sizes take minutes at book, hours at paper
-    return LandscapeSettings(profile, device, seed, optima, candidates, dryrun.at_most(preset["grid"], 5),
-                             dryrun.at_most(preset["max_examples"], 64), preset["findings"], claims=asserts_findings(profile),
-                             n_directions=preset["n_directions"])
+    return LandscapeSettings(profile, device, seed, optima, candidates, dryrun.at_most(preset.grid, 5),
+                             dryrun.at_most(preset.max_examples, 64), preset.findings, claims=asserts_findings(profile),
+                             n_directions=preset.n_directions, mode=grid.mode)
 
 
-def load_optima(s: LandscapeSettings, load_many, **kwargs) -> dict[str, History]:
-    """The two optima's runs through one call of ``load_many`` (``runs.load_or_train_many``): cached ones load; where
-    the profile picks them, every candidate run loads (or trains) and ``pick_optima`` chooses."""
-    if s.optima:
-        return dict(zip(s.optima, load_many(list(s.optima.values()), **kwargs)))
-    runs = [run for cell in s.candidates.values() for run in cell]
-    loaded = iter(load_many(runs, **kwargs))
-    return pick_optima({cell: [next(loaded) for _ in cell_runs] for cell, cell_runs in s.candidates.items()},
-                       s.threshold)
+def optima_of(loaded: dict, s: LandscapeSettings) -> dict[str, History]:
+    """The two optima from ``book.run_all``'s Histories of ``s.runs()``: those it names, or ``pick_optima``'s choice
+    among the candidate cells."""
+    return loaded if s.optima else pick_optima(loaded, s.threshold)
 
 
 def pick_optima(cells: dict, threshold: float) -> dict[str, History]:

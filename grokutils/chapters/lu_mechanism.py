@@ -25,15 +25,20 @@ evaluated every 50; modular addition: p = 113, 30% training data). ``book`` fits
 CPU cores: 11 values of α (every other point of their grid) at three of their sizes (268, 1,000 and
 7,196), 3,000 steps evaluated every 100; weight decays large enough that the slowest run generalises in
 budget; and p = 97 with 50% training data for modular addition. ``smoke`` is tiny, for tests: it
-cannot show the claims, so its Checks test only the mechanics.
+cannot show the findings, so its Checks test only the mechanics.
+
+The findings (``FINDINGS``) are Omnigrok's claims in our words, each judged on these runs with the book's three
+verdicts (``grokutils.book.findings``); a profile's ``findings`` declares the verdict its runs give.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
+from grokutils import book
 from grokutils.analysis import lu
-from grokutils.book import Checks, asserts_findings, check_seed, fmt_step, resolve_profile
+from grokutils.book import (DOES_NOT_HOLD, HOLDS, Checks, Evidence, Finding, asserts_findings, check_seed, fmt_pct,
+                            fmt_step, judge_all, resolve_profile, verdict_glue)
 from grokutils.chapters import omnigrok_mnist
 from grokutils.config import RunConfig, resolve_device
 from grokutils.history import History, steps_to_each
@@ -45,6 +50,81 @@ CONSTRAINED_INIT = 0.8  # Omnigrok's modular-addition run without grokking: init
 N_CLASSES = 10
 """MNIST's classes: the logged MSE is averaged over them; Omnigrok's landscape reports the sum (10 times as much)."""
 
+FIT_TOL = 0.01
+"""A landscape run fits its training set when its best training error is at most this (1%)."""
+L_FLOOR, L_RISE = 0.05, 0.1
+"""The L at the smallest N: training error at most ``L_FLOOR`` at every α >= 1, and at least ``L_RISE`` at the
+smallest α."""
+U_RISE = 0.05
+"""The U of the training error at the largest N: at both ends of the grid at least this above its lowest value."""
+MIN_LU_GAP = 0.1
+"""Test minus training error over α > 1: at least this at the smallest N (room to grok), and at least this smaller at
+the largest (the room closes)."""
+TRAJ_TOL = 0.05
+"""The α = 8 run ends on the landscape when its final test error lies within this of the landscape's at its final α."""
+CLAIMED_SLOPE, SLOPE_TOL, EXCLUDED_SLOPE = -1.0, 0.25, -0.5
+"""t ∝ 1/γ: the fitted slope of log t on log γ within ``SLOPE_TOL`` of -1 (nearer it than -0.5), and its confidence
+interval excluding -0.5 (t ∝ 1/√γ)."""
+MIN_GROK_RATIO = 3.0
+"""The ordinary modular run groks when its grokking delay is at least this many times its epoch of 95% training
+accuracy."""
+MAX_DELAY_RATIO = 0.2
+"""Holding the norm fixed removes the delay when the constrained run's delay is under this share of the ordinary's."""
+DELAY_ACC = 0.95
+"""Training and test accuracy that define the grokking delay (95%, as Li and Sakib's poster defines it)."""
+SOURCE = "liu2023omnigrok"
+_FITTED = f"some run at that size fitted its training set (best training error at most {FIT_TOL:.0%})"
+_LOG_RATIO = math.log(1.25)
+FINDINGS = (
+    Finding("test_u", "the test error is a U in the weight norm: lowest at a finite α_c, higher on both sides", SOURCE,
+            "at every training-set size, the lower of the test errors at the grid's two ends minus the lowest test "
+            "error inside the grid, above 0 (the smallest over the sizes)", f"at every size, {_FITTED}", margin=0.02),
+    Finding("training_l", "with little data the training error is an L: the network fits at every norm from the "
+            "standard one up, and not at small norms", SOURCE,
+            f"at the smallest N, the training error at most {L_FLOOR:.0%} at every α >= 1 and at least {L_RISE:.0%} at "
+            "the smallest α; the score is the smaller of the two distances to those thresholds",
+            f"at the smallest N, {_FITTED}", margin=0.02),
+    Finding("lu_to_uu", "with more data the room for grokking closes: at large norms the test error comes down to the "
+            "training error", SOURCE,
+            f"test minus training error averaged over α > 1: at least {MIN_LU_GAP:g} at the smallest N, and at least "
+            f"{MIN_LU_GAP:g} smaller at the largest; the score is the smaller of the two distances",
+            f"at the smallest and the largest N, {_FITTED}", margin=0.02),
+    Finding("uu_training", "with much data the training error is a U too: the largest norms fit badly as well", SOURCE,
+            f"at the largest N, the lower of the training errors at the grid's two ends minus its lowest value on the "
+            f"grid, above {U_RISE:g}",
+            f"at the largest N, {_FITTED} (the U has a floor)", margin=0.02),
+    Finding("trajectory_on_landscape", "the α = 8 run generalises by sliding down the landscape: at its final norm its "
+            "test error is the norm-fixed runs' test error there", SOURCE,
+            f"{TRAJ_TOL:g} minus the distance between the run's final test error and the landscape's at its final α "
+            "(linear in log α between the grid's points), above 0",
+            "the run fitted its training set (100%) and its norm fell (it ends left of where it started)", margin=0.02),
+    Finding("wd_inverse", "the time to generalise scales as 1/γ with weight decay γ", SOURCE,
+            f"the slope of log(steps to the test-accuracy threshold) on log γ: the smaller of {SLOPE_TOL:g} minus its "
+            f"distance from {CLAIMED_SLOPE:g} and {EXCLUDED_SLOPE:g} minus its 95% interval's upper end (an interval "
+            f"excluding {EXCLUDED_SLOPE:g}, t ∝ 1/√γ), above 0",
+            "every weight decay's run reached the threshold within its budget, and at least 3 did (an interval)",
+            margin=0.05),
+    Finding("ordinary_groks", "the ordinary transformer on a+b mod p groks: it generalises long after it fits", SOURCE,
+            f"its grokking delay over its epoch of {DELAY_ACC:.0%} training accuracy, as "
+            f"log(ratio / {MIN_GROK_RATIO:g}), above 0",
+            f"the run reached {DELAY_ACC:.0%} training and test accuracy within its budget", margin=_LOG_RATIO),
+    Finding("constrained_no_delay", "held at a fixed norm near α_c from the start, the transformer does not grok: its "
+            "delay all but disappears", SOURCE,
+            f"log({MAX_DELAY_RATIO:g} × the ordinary run's delay / the constrained run's), above 0 (a delay under one "
+            "epoch counts as one)", f"both runs reached {DELAY_ACC:.0%} training and test accuracy, and the ordinary "
+            f"run grokked (its delay at least {MIN_GROK_RATIO:g} times its fitting time)", margin=_LOG_RATIO),
+)
+"""Omnigrok's findings, as this chapter measures them. The fitting threshold, the gaps, the trajectory's tolerance, the
+excluded slope and the delay ratios are the thresholds the Checks asserted since issue 10, set after that issue's
+``book`` runs were known; the margins, the L's floor and rise, the training U's rise and the slope's tolerance were set
+in issue 27, before the ``book`` runs of seeds 0 and 1 were known."""
+PAPER = dict.fromkeys((f.name for f in FINDINGS), HOLDS)
+"""What Omnigrok states: every finding holds."""
+# PROVISIONAL: set from the book runs of seeds 0 and 1
+BOOK_FINDINGS = dict(PAPER, trajectory_on_landscape=DOES_NOT_HOLD)
+"""What the ``book`` runs show: Omnigrok's findings hold, except that the α = 8 run ends well below the landscape's
+test error at its final norm (the earlier ``book`` runs' Checks asserted it lies more than 0.05 below)."""
+
 
 def omnigrok_sizes() -> list[int]:
     """The 28 training-set sizes of Omnigrok's MNIST landscape: 22 log-spaced in [10, 10^4], 5 above, and 60,000."""
@@ -53,29 +133,55 @@ def omnigrok_sizes() -> list[int]:
     return low + high + [60_000]
 
 
-_PROFILES = {
-    "smoke": dict(
+@dataclass(frozen=True)
+class LuProfile:
+    """What a profile sets: the keyword arguments of each group of runs, and the verdicts it declares.
+
+    Attributes:
+        landscape: ``landscape_runs``'s arguments (``n_alphas``, ``steps``, ``batch_size``, ``eval_every``,
+            ``test_points``) and the training-set ``sizes``, one landscape each.
+        wd: ``wd_runs``'s arguments (``weight_decays``, ``steps``, ``n_logs``) and ``general_acc``, the test accuracy
+            that counts as generalised.
+        modular: ``modular_runs``'s arguments for the ordinary and the constrained transformer.
+        probe: ``modular_runs``'s arguments for the cost probe (a few steps of the paper's setting, timed).
+        trajectory_size: the training-set size of the trajectory (the MNIST chapter's run); one of the landscape's.
+        findings: each finding's name -> the verdict this profile's runs give, which the Checks assert.
+    """
+
+    landscape: dict
+    wd: dict
+    modular: dict
+    probe: dict
+    trajectory_size: int
+    findings: dict
+
+
+PROFILES = {
+    "smoke": LuProfile(
         landscape=dict(n_alphas=5, sizes=(100, 200), steps=60, batch_size=50, eval_every=20, test_points=500),
         wd=dict(weight_decays=(0.1, 0.2, 0.4, 0.7, 1.0), steps=60, n_logs=20, general_acc=0.3),
         modular=dict(p=23, frac_train=0.5, steps=60, d_model=32, n_heads=4, d_head=8, d_mlp=64),
         probe=dict(p=23, frac_train=0.3, steps=4, d_model=32, n_heads=4, d_head=8, d_mlp=64),
         trajectory_size=200,
+        findings=PAPER,
     ),
-    "book": dict(
+    "book": LuProfile(
         landscape=dict(n_alphas=11, sizes=(268, 1000, 7196), steps=3000, batch_size=100, eval_every=100,
                        test_points=2000),
         wd=dict(weight_decays=(0.1, 0.15, 0.2, 0.3, 0.5, 1.0), steps=15_000, n_logs=120, general_acc=0.8),
         modular=dict(p=97, frac_train=0.5, steps=3000, d_model=128, n_heads=4, d_head=32, d_mlp=512),
         probe=dict(p=113, frac_train=0.3, steps=20, d_model=128, n_heads=4, d_head=32, d_mlp=512),
         trajectory_size=1000,
+        findings=BOOK_FINDINGS,
     ),
-    "paper": dict(
+    "paper": LuProfile(
         landscape=dict(n_alphas=21, sizes=tuple(omnigrok_sizes()), steps=10_000, batch_size=100, eval_every=50,
                        test_points=2000),
         wd=dict(weight_decays=(0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3), steps=200_000, n_logs=300, general_acc=0.8),
         modular=dict(p=113, frac_train=0.3, steps=40_000, d_model=128, n_heads=4, d_head=32, d_mlp=512),
         probe=dict(p=113, frac_train=0.3, steps=20, d_model=128, n_heads=4, d_head=32, d_mlp=512),
         trajectory_size=1000,
+        findings=PAPER,
     ),
 }
 
@@ -99,18 +205,25 @@ class LuMechanismSettings:
         cost_probe: the same pair at the paper's p = 113 and 30%, a few epochs, timed.
         paper_epochs: the epochs of the paper's modular runs (the cost probe's projection).
         general_acc: test accuracy that counts as "generalised" in the weight-decay sweep.
+        findings: each finding's name (``FINDINGS``) -> the verdict this profile's runs give (``book.VERDICTS``),
+            which the Checks assert: ``PAPER`` at ``smoke`` and ``paper``, ``BOOK_FINDINGS`` at ``book``.
         claims: whether this profile asserts the chapter's findings (False at ``smoke``).
-        fit_tol: Checks: a landscape run "fits" when its best training error is at most this.
-        min_lu_gap: Checks: at the smallest size, test minus training error averaged over α > 1 is at
-            least this (an L under a U), and at the largest size it is smaller by at least this.
-        traj_tol: Checks: the trajectory's final test error is more than this below the landscape's
-            test error at its final α (it leaves the landscape; Omnigrok's picture has it on it).
+        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: ``dispatch.default_mode``); the
+            cost probe always trains one run at a time, since it is timed.
+        fit_tol: a landscape run "fits" when its best training error is at most this (``FIT_TOL``).
+        l_floor, l_rise: the L at the smallest size: training error at most ``l_floor`` at every α >= 1, and at
+            least ``l_rise`` at the smallest α.
+        u_rise: the U of the training error at the largest size: at both ends at least this above its lowest value.
+        min_lu_gap: at the smallest size, test minus training error averaged over α > 1 is at least this (an L
+            under a U), and at the largest size it is smaller by at least this.
+        traj_tol: the trajectory ends on the landscape when its final test error lies within this of the
+            landscape's test error at its final α (Omnigrok's picture has it on it).
         ci_level: the confidence level of the slope's interval.
-        excluded_slope: Checks: the slope's confidence interval excludes this (-0.5: t ∝ 1/√γ).
-        min_grok_ratio: Checks: the ordinary modular run's grokking delay is at least this many times
-            its epoch of 95% training accuracy.
-        max_delay_ratio: Checks: the constrained transformer's grokking delay is under this share of
-            the standard one's.
+        claimed_slope, slope_tol: t ∝ 1/γ: the fitted slope within ``slope_tol`` of ``claimed_slope`` (-1) ...
+        excluded_slope: ... and its confidence interval excluding this (-0.5: t ∝ 1/√γ).
+        min_grok_ratio: the ordinary modular run groks when its grokking delay is at least this many times its
+            epoch of 95% training accuracy.
+        max_delay_ratio: the constrained transformer's grokking delay is under this share of the standard one's.
         delay_acc: train and test accuracy that define the grokking delay (95%).
     """
 
@@ -125,17 +238,30 @@ class LuMechanismSettings:
     cost_probe: tuple[RunConfig, RunConfig]
     paper_epochs: int
     general_acc: float
+    findings: dict
     claims: bool
-    fit_tol: float = 0.01
-    min_lu_gap: float = 0.1
-    traj_tol: float = 0.05
+    mode: str | None = None
+    fit_tol: float = FIT_TOL
+    l_floor: float = L_FLOOR
+    l_rise: float = L_RISE
+    u_rise: float = U_RISE
+    min_lu_gap: float = MIN_LU_GAP
+    traj_tol: float = TRAJ_TOL
     ci_level: float = 0.95
-    excluded_slope: float = -0.5
-    min_grok_ratio: float = 3.0
-    max_delay_ratio: float = 0.2
-    delay_acc: float = 0.95
+    claimed_slope: float = CLAIMED_SLOPE
+    slope_tol: float = SLOPE_TOL
+    excluded_slope: float = EXCLUDED_SLOPE
+    min_grok_ratio: float = MIN_GROK_RATIO
+    max_delay_ratio: float = MAX_DELAY_RATIO
+    delay_acc: float = DELAY_ACC
 
     data_files = tuple(MNIST_FILES.values())
+
+    def runs(self) -> dict:
+        """The runs ``measure`` reads (``book.run_all``): the landscapes (one tuple of runs per size), the trajectory,
+        the weight-decay sweep and the two modular runs; the cost probe is loaded on its own (it is timed)."""
+        return {"landscape": self.landscape, "trajectory": self.trajectory, "wd_sweep": self.wd_sweep,
+                "modular": self.modular}
 
     @property
     def alphas(self) -> list[float]:
@@ -169,10 +295,9 @@ class LuMechanismSettings:
 
 
 def fmt(value, spec: str = ".2f") -> str:
-    """``value`` for the prose in format ``spec``; ``"n/a"`` for None or NaN (a threshold never reached)."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "n/a"
-    return format(value, spec)
+    """``value`` for the prose in format ``spec`` (``book.fmt``); ``"n/a"`` for None or NaN (a threshold never
+    reached)."""
+    return book.fmt(None if isinstance(value, float) and math.isnan(value) else value, spec)
 
 
 def fmt_band(band: tuple[float, float] | None) -> str:
@@ -233,34 +358,39 @@ def settings(profile: str | None = None, seed: int = 0, device: str | None = Non
     profile = resolve_profile(profile)
     check_seed(seed)
     resolve_device(device)
-    preset = _PROFILES[profile]
-    land = dict(preset["landscape"])
+    preset = PROFILES[profile]
+    land = dict(preset.landscape)
     sizes = land.pop("sizes")
     trajectory = omnigrok_mnist.settings(profile, seed=seed).grokking
-    if preset["trajectory_size"] not in sizes or trajectory.task.train_points != preset["trajectory_size"]:
+    if preset.trajectory_size not in sizes or trajectory.task.train_points != preset.trajectory_size:
         raise AssertionError(f"the trajectory's training-set size must be one of the landscape's {sizes}")
-    paper_epochs = _PROFILES["paper"]["modular"]["steps"]
+    paper_epochs = PROFILES["paper"].modular["steps"]
     return LuMechanismSettings(
         profile, device, seed,
         landscape=tuple(landscape_runs(n, seed=seed, **land) for n in sizes),
         trajectory=trajectory,
-        trajectory_size=preset["trajectory_size"],
-        wd_sweep=wd_runs(trajectory, **preset["wd"]),
-        modular=modular_runs(seed=seed, delay_acc=LuMechanismSettings.delay_acc, **preset["modular"]),
+        trajectory_size=preset.trajectory_size,
+        wd_sweep=wd_runs(trajectory, **preset.wd),
+        modular=modular_runs(seed=seed, delay_acc=LuMechanismSettings.delay_acc, **preset.modular),
         cost_probe=tuple(c.replace(n_logs=2, stop_at_val_acc=None) for c in
-                         modular_runs(seed=seed, delay_acc=LuMechanismSettings.delay_acc, **preset["probe"])),
+                         modular_runs(seed=seed, delay_acc=LuMechanismSettings.delay_acc, **preset.probe)),
         paper_epochs=paper_epochs,
-        general_acc=preset["wd"]["general_acc"],
+        general_acc=preset.wd["general_acc"],
+        findings=preset.findings,
         claims=asserts_findings(profile),
     )
 
 
 def measure_landscape(landscape: list[list[History]], s: LuMechanismSettings) -> dict:
-    """Per training-set size: the best errors and losses over training, α_c, the fitting band and the gap."""
+    """Per training-set size: the best errors and losses over training, α_c, the fitting band and the gap, the U's depth
+    (the lower end of the test error minus its lowest value inside the grid: negative where an end is lowest) and the
+    L's floor (the largest training error at α >= 1)."""
     out = {}
+    from_one = [a >= 1 - 1e-9 for a in s.alphas]
     for size, runs in zip(s.sizes, landscape):
         best = lu.best_over_training(runs, loss_scale=N_CLASSES)
         band = lu.fitting_band(s.alphas, best.train_err, s.fit_tol)
+        test = best.test_err
         out[size] = {
             "train_err": best.train_err.tolist(), "test_err": best.test_err.tolist(),
             "train_loss": best.train_loss.tolist(), "test_loss": best.test_loss.tolist(),
@@ -270,6 +400,8 @@ def measure_landscape(landscape: list[list[History]], s: LuMechanismSettings) ->
             "fit_band": band, "fit_band_contiguous": lu.band_is_contiguous(s.alphas, best.train_err, s.fit_tol),
             "gap_right": lu.mean_gap(s.alphas, best.train_err, best.test_err, above=1.0),
             "train_loss_ratio_right": best.train_loss[-1].item() / best.train_loss.min().item(),
+            "u_depth": min(test[0].item(), test[-1].item()) - test[1:-1].min().item(),
+            "train_err_floor": max(e for e, keep in zip(best.train_err.tolist(), from_one) if keep),
             "seconds": runs[0].wall_seconds,
         }
     return out
@@ -329,58 +461,173 @@ def measure(landscape: list[list[History]], trajectory: History, wd_sweep: list[
         "probe_paper_hours": probe_seconds * s.paper_epochs / 3600,
         "probe_omnigrok_hours": probe_seconds * OMNIGROK_EPOCHS / 3600,
         "finite": {name: all(h.is_finite() for h in hs) for name, hs in runs.items()},
+        "loss_fell": {name: all(h.train_loss[-1] < h.train_loss[0] for h in hs) for name, hs in runs.items()},
     }
 
 
+def _fitted(r: dict, sizes: list[int], s: LuMechanismSettings) -> tuple[bool, str]:
+    """Whether some landscape run fitted its training set at each of ``sizes``, and the sizes where none did."""
+    unfit = [n for n in sizes if r["landscape"][n]["fit_band"] is None]
+    return not unfit, (f"no run at N = {', '.join(f'{n:,}' for n in unfit)} fitted its training set (best training "
+                       f"error at most {s.fit_tol:.0%})")
+
+
+def _landscape_evidence(r: dict, s: LuMechanismSettings) -> dict[str, list[Evidence]]:
+    """The four landscape findings' measurements."""
+    small, large = r["landscape"][s.sizes[0]], r["landscape"][s.sizes[-1]]
+    u = [f"N = {n:,}: {land['test_err_at_alpha_c']:.3f} at α_c = {land['alpha_c']:.2f}, ends {land['test_err'][0]:.3f} "
+         f"and {land['test_err'][-1]:.3f}" for n, land in r["landscape"].items()]
+    ends = large["train_err"][0], large["train_err"][-1]
+    floor = min(large["train_err"])
+    gaps = small["gap_right"], large["gap_right"]
+    return {
+        "test_u": [Evidence(min(land["u_depth"] for land in r["landscape"].values()), "; ".join(u),
+                            *_fitted(r, s.sizes, s))],
+        "training_l": [Evidence(min(small["train_err"][0] - s.l_rise, s.l_floor - small["train_err_floor"]),
+                                f"training error {small['train_err'][0]:.3f} at α = {s.alphas[0]:g}, at most "
+                                f"{small['train_err_floor']:.3f} at α >= 1 (N = {s.sizes[0]:,})",
+                                *_fitted(r, s.sizes[:1], s))],
+        "lu_to_uu": [Evidence(min(gaps[0] - s.min_lu_gap, gaps[0] - gaps[1] - s.min_lu_gap),
+                              f"gap {gaps[0]:.3f} at N = {s.sizes[0]:,}, {gaps[1]:.3f} at N = {s.sizes[-1]:,}",
+                              *_fitted(r, [s.sizes[0], s.sizes[-1]], s))],
+        "uu_training": [Evidence(min(ends) - floor - s.u_rise, f"training error {ends[0]:.3f} at α = {s.alphas[0]:g} "
+                                 f"and {ends[1]:.3f} at α = {s.alphas[-1]:g}, lowest {floor:.3f}, fitting band "
+                                 f"{fmt_band(large['fit_band'])} (N = {s.sizes[-1]:,})", *_fitted(r, s.sizes[-1:], s))],
+    }
+
+
+def _trajectory_evidence(r: dict, s: LuMechanismSettings) -> Evidence:
+    """The α = 8 run's final test error against the landscape's at its final α; powered where it fitted and its norm
+    fell."""
+    end, land_end = r["traj_test_err_end"], r["land_test_err_at_alpha_end"]
+    fitted, fell = r["traj_train_100_step"] is not None, r["alpha_end"] < r["alpha_start"]
+    why = "the run did not fit its training set" if not fitted else "its norm did not fall"
+    return Evidence(s.traj_tol - abs(end - land_end),
+                    f"α {r['alpha_start']:.2f} -> {r['alpha_end']:.2f}; test error {end:.3f} against the landscape's "
+                    f"{land_end:.3f}", fitted and fell, why)
+
+
+def _slope_evidence(r: dict, s: LuMechanismSettings) -> Evidence:
+    """The weight-decay sweep's slope against -1 and its interval against -0.5; powered where every run reached the
+    threshold and at least 3 did."""
+    fit, steps = r["wd_fit"], r["wd_steps"]
+    reached = len(steps) - steps.count(None)
+    score = None if fit is None or math.isnan(fit.slope_high) else \
+        min(s.slope_tol - abs(fit.slope - s.claimed_slope), s.excluded_slope - fit.slope_high)
+    measured = ("no fit" if fit is None else
+                f"slope {fit.slope:.2f}, interval [{fit.slope_low:.2f}, {fit.slope_high:.2f}]")
+    return Evidence(score, f"{measured}; {reached} of {len(steps)} weight decays reached {s.general_acc:.0%}",
+                    None not in steps and reached >= 3,
+                    f"{reached} of {len(steps)} weight decays reached {s.general_acc:.0%} test accuracy within "
+                    f"{s.wd_sweep[0].train.steps:,} steps")
+
+
+def _modular_evidence(r: dict, s: LuMechanismSettings) -> dict[str, list[Evidence]]:
+    """The ordinary run's delay over its fitting time, and the constrained run's delay against the ordinary one's."""
+    std, con = r["delay_unconstrained"], r["delay_constrained"]
+    ratio, fit = r["grok_ratio"], r["modular"]["standard"]["fit_step"]
+    reached = f"the ordinary run did not reach {s.delay_acc:.0%} training and test accuracy within its budget"
+    grokked = ratio is not None and ratio >= s.min_grok_ratio
+    why = (reached if ratio is None else f"the constrained run did not reach {s.delay_acc:.0%} training and test "
+           "accuracy within its budget" if grokked else f"the ordinary run did not grok (delay {fmt(ratio, '.1f')} "
+           f"times its fitting time, under {s.min_grok_ratio:g})")
+    return {
+        "ordinary_groks": [Evidence(None if ratio is None else math.log(max(ratio, 1e-9) / s.min_grok_ratio),
+                                    f"delay {fmt_step(std)} epochs, fit at epoch {fmt_step(fit)}: {fmt(ratio, '.1f')}x",
+                                    ratio is not None, reached)],
+        "constrained_no_delay": [Evidence(None if None in (std, con) else
+                                          math.log(s.max_delay_ratio * max(std, 1) / max(con, 1)),
+                                          f"{fmt_step(con)} epochs against {fmt_step(std)}",
+                                          grokked and con is not None, why)],
+    }
+
+
+def evidence(r: dict, s: LuMechanismSettings) -> dict[str, list[Evidence]]:
+    """Each finding's measurement in ``r`` (from ``measure``): one seed's runs, so one Evidence each."""
+    return {**_landscape_evidence(r, s), "trajectory_on_landscape": [_trajectory_evidence(r, s)],
+            "wd_inverse": [_slope_evidence(r, s)], **_modular_evidence(r, s)}
+
+
+def judged(r: dict, s: LuMechanismSettings) -> list:
+    """Every finding's verdict on ``r`` (``book.judge``)."""
+    return judge_all(FINDINGS, evidence(r, s))
+
+
 def check(results: dict, s: LuMechanismSettings) -> list:
-    """Assert the chapter's claims on ``results`` (from ``measure``); print each with its measured value."""
+    """Assert the chapter's claims on ``results`` (from ``measure``): the mechanics, and each finding's verdict as
+    ``s.findings`` declares it for the profile; print each with its measured value."""
     r, checks = results, Checks(s.claims)
     for name, finite in r["finite"].items():
         checks.expect(f"{name}: every logged metric is finite", "finite" if finite else "NaN or inf", finite)
-    small, large = r["landscape"][s.sizes[0]], r["landscape"][s.sizes[-1]]
-    for size in s.sizes:
-        land = r["landscape"][size]
-        test = land["test_err"]
-        checks.claim(f"N = {size:,}: the test error is U-shaped in α (lowest inside the grid)",
-                     f"{land['test_err_at_alpha_c']:.3f} at α_c = {land['alpha_c']:.2f}, ends {test[0]:.3f} and "
-                     f"{test[-1]:.3f}", land["test_err_at_alpha_c"] < min(test[0], test[-1]))
-    band = small["fit_band"]
-    checks.claim(f"N = {s.sizes[0]:,}: the runs fit (training error <= {s.fit_tol:g}) on one band of α containing "
-                 "α = 1, and not at the smallest α (the L's floor and its rise)",
-                 f"band {fmt_band(band)}, contiguous {small['fit_band_contiguous']}, error at α = {s.alphas[0]:g}: "
-                 f"{small['train_err'][0]:.3f}",
-                 band is not None and small["fit_band_contiguous"] and band[0] <= 1.0 <= band[1]
-                 and small["train_err"][0] > s.fit_tol)
-    checks.claim(f"test minus training error over α > 1 is at least {s.min_lu_gap:g} at N = {s.sizes[0]:,} (LU) and "
-                 f"at least {s.min_lu_gap:g} smaller at N = {s.sizes[-1]:,} (UU)",
-                 f"{small['gap_right']:.3f} and {large['gap_right']:.3f}",
-                 small["gap_right"] >= s.min_lu_gap and large["gap_right"] <= small["gap_right"] - s.min_lu_gap)
-    ends = large["train_err"][0], large["train_err"][-1]
-    checks.claim(f"N = {s.sizes[-1]:,}: the training error is above {s.fit_tol:g} at both ends of the grid and at "
-                 "most that inside it (a second U)",
-                 f"{ends[0]:.3f} and {ends[1]:.3f}, band {fmt_band(large['fit_band'])}",
-                 large["fit_band"] is not None and min(ends) > s.fit_tol)
-    end, land_end = r["traj_test_err_end"], r["land_test_err_at_alpha_end"]
-    checks.claim(f"the α = 8 run ends left of where it started, its test error more than {s.traj_tol:g} below the "
-                 "norm-fixed runs' at its final α (it does not end on the landscape)",
-                 f"α {r['alpha_start']:.2f} -> {r['alpha_end']:.2f}; test error {end:.3f} against {land_end:.3f}",
-                 r["alpha_end"] < r["alpha_start"] and end < land_end - s.traj_tol)
-    wd_steps = r["wd_steps"]
-    checks.claim(f"every weight decay reached {s.general_acc:.0%} test accuracy", [fmt_step(t) for t in wd_steps],
-                 None not in wd_steps)
-    fit = r["wd_fit"]
-    checks.claim(f"the slope's {s.ci_level:.0%} confidence interval excludes {s.excluded_slope:g} (t ∝ 1/√γ)",
-                 "no fit" if fit is None else f"{fit.slope:.2f}, interval [{fit.slope_low:.2f}, {fit.slope_high:.2f}]",
-                 fit is not None and fit.excludes(s.excluded_slope))
-    delays = r["delay_unconstrained"], r["delay_constrained"]
-    checks.claim(f"both modular runs reached {s.delay_acc:.0%} train and test accuracy",
-                 f"delays {[fmt_step(d) for d in delays]}", None not in delays)
-    std = r["modular"]["standard"]
-    checks.claim(f"the ordinary run groks: its delay is at least {s.min_grok_ratio:g} x its epoch of "
-                 f"{s.delay_acc:.0%} training accuracy",
-                 f"delay {fmt_step(delays[0])}, fit at epoch {fmt_step(std['fit_step'])}",
-                 r["grok_ratio"] is not None and r["grok_ratio"] >= s.min_grok_ratio)
-    checks.claim(f"the constrained delay is under {s.max_delay_ratio:g} x the standard one",
-                 f"{fmt_step(delays[1])} against {fmt_step(delays[0])}",
-                 lambda: None not in delays and delays[1] < s.max_delay_ratio * delays[0])
+    for name, fell in r["loss_fell"].items():
+        checks.expect(f"{name}: every run's training loss ended below where it started", fell, fell)
+    if s.claims:
+        checks.findings(judged(r, s), s.findings)
     return checks.report()
+
+
+def glued(r: dict, s: LuMechanismSettings) -> dict[str, str]:
+    """The chapter's numbers as the prose quotes them (``book.glue`` each), verdicts included: per landscape panel
+    (``role``: small, traj, large) ``size_<role>``, ``alpha_c_<role>``, ``test_err_at_alpha_c_<role>``,
+    ``test_err_right_<role>``, ``train_err_left_<role>``, ``train_err_right_<role>``, ``fit_band_<role>`` and
+    ``gap_<role>``; the trajectory's path, the sweep's slope, the modular delays and the probe's cost."""
+    out = {}
+    for role, n in (("small", s.sizes[0]), ("traj", s.trajectory_size), ("large", s.sizes[-1])):
+        land = r["landscape"][n]
+        out.update({f"size_{role}": f"{n:,}", f"alpha_c_{role}": fmt(land["alpha_c"]),
+                    f"test_err_at_alpha_c_{role}": fmt(land["test_err_at_alpha_c"], ".3f"),
+                    f"test_err_right_{role}": fmt(land["test_err"][-1], ".3f"),
+                    f"train_err_left_{role}": fmt(land["train_err"][0], ".2f"),
+                    f"train_err_right_{role}": fmt(land["train_err"][-1], ".3f"),
+                    f"fit_band_{role}": fmt_band(land["fit_band"]), f"gap_{role}": fmt(land["gap_right"], ".2f")})
+    small, traj = r["landscape"][s.sizes[0]], r["landscape"][s.trajectory_size]
+    out.update(train_err_floor_small=fmt(small["train_err_floor"], ".3f"),
+               alpha_low=fmt(s.alphas[0], "g"), alpha_high=fmt(s.alphas[-1], "g"),
+               landscape_seconds=f"{round(r['landscape_seconds'])}",
+               landscape_steps=f"{s.landscape[0][0].train.steps:,}",
+               train_loss_ratio_small=fmt(small["train_loss_ratio_right"], ",.1f"),
+               train_loss_ratio_traj=fmt(traj["train_loss_ratio_right"], ",.0f"),
+               alpha_c_loss_small=fmt(small["alpha_c_loss"]))
+    for name, spec in (("w0", ".1f"), ("alpha_start", ".1f"), ("alpha_end", ".2f"), ("traj_test_err_start", ".2f"),
+                       ("traj_test_err_end", ".3f"), ("land_test_err_at_alpha_end", ".3f"), ("alpha_at_fit", ".2f"),
+                       ("traj_test_err_at_fit", ".2f"), ("land_test_err_at_fit", ".2f")):
+        out[name] = fmt(r[name], spec)
+    out.update(traj_train_100_step=fmt_step(r["traj_train_100_step"]), traj_steps=f"{s.trajectory.train.steps:,}")
+    out.update(_sweep_glue(r, s), **_modular_glue(r, s))
+    return {**out, **verdict_glue(judged(r, s))}
+
+
+def _sweep_glue(r: dict, s: LuMechanismSettings) -> dict[str, str]:
+    fit, steps = r["wd_fit"], r["wd_steps"]
+    return {"wd_slope": fmt(r["wd_slope"]), "wd_slope_low": fmt(None if fit is None else fit.slope_low),
+            "wd_slope_high": fmt(None if fit is None else fit.slope_high),
+            "wd_minus_one": "n/a" if fit is None else ("excludes" if fit.excludes(s.claimed_slope) else "includes"),
+            "general_acc": fmt_pct(s.general_acc, 0), "wd_steps_slowest": fmt_step(steps[0]),
+            "wd_steps_fastest": fmt_step(steps[-1]), "wd_budget": f"{s.wd_sweep[0].train.steps:,}",
+            "wd_reached": str(len(steps) - steps.count(None)), "wd_count": str(len(steps))}
+
+
+def _modular_glue(r: dict, s: LuMechanismSettings) -> dict[str, str]:
+    std, probe = r["modular"]["standard"], s.cost_probe[0].task
+    return {"delay_unconstrained": fmt_step(r["delay_unconstrained"]),
+            "delay_constrained": fmt_step(r["delay_constrained"]), "grok_ratio": fmt(r["grok_ratio"], ".1f"),
+            "mod_p": str(s.modular[0].task.p), "mod_frac": fmt_pct(s.modular[0].task.frac_train, 0),
+            "std_fit_step": fmt_step(std["fit_step"]), "std_test_acc_at_fit": fmt_pct(std["test_acc_at_fit"], 0),
+            "probe_p": str(probe.p), "probe_frac": fmt_pct(probe.frac_train, 0),
+            "probe_ms_per_epoch": fmt(1000 * r["probe_seconds_per_epoch"], ",.0f"),
+            "probe_paper_hours": fmt(r["probe_paper_hours"], ".1f"),
+            "probe_omnigrok_hours": fmt(r["probe_omnigrok_hours"], ".1f"), "paper_epochs": f"{s.paper_epochs:,}"}
+
+
+def wd_summary(r: dict, s: LuMechanismSettings) -> str:
+    """The weight-decay sweep, one line per weight decay: the step its test accuracy passed the threshold."""
+    return "\n".join(f"weight decay {g:g}: test accuracy {s.general_acc:.0%} at step {fmt_step(t)}"
+                     for g, t in zip(s.weight_decays, r["wd_steps"]))
+
+
+def modular_summary(r: dict, s: LuMechanismSettings) -> str:
+    """The two modular-addition runs, one line each: when they fitted and generalised, and their weight norms."""
+    return "\n".join(f"{name}: train {s.delay_acc:.0%} at epoch {fmt_step(run['fit_step'])} (test accuracy then "
+                     f"{fmt_pct(run['test_acc_at_fit'], 0)}), test {s.delay_acc:.0%} at epoch "
+                     f"{fmt_step(run['general_step'])}, weight norm {run['norm_start']:.1f} -> {run['norm_end']:.1f}"
+                     for name, run in r["modular"].items())

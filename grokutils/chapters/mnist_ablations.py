@@ -72,17 +72,41 @@ TRIVIAL_READING = {
 }
 """The chapter's reading of the trivial-task test, by the verdict of ``trivial_delay``."""
 
-_PROFILES = {
-    # steps of each variant, logged steps, batch (Wine, trivial task); Wine steps; the trivial task's images (training,
-    # test) and steps; how the sweep engine trains missing runs (None: dispatch.default_mode; "workers": worker processes)
-    "smoke": dict(steps=300, n_logs=30, batch_size=50, wine_steps=300, trivial=(200, 500), trivial_steps=300,
-                  mode=None, findings=SOURCES),
+@dataclass(frozen=True)
+class AblationProfile:
+    """What a profile sets: the variants', Wine Quality's and the trivial task's budgets, and the verdicts it declares.
+
+    Attributes:
+        steps: each MNIST variant's budget.
+        n_logs: logged steps.
+        batch_size: the Wine and trivial-task runs' batch.
+        wine_steps: the Wine runs' budget.
+        trivial: the trivial task's training and test images.
+        trivial_steps: the trivial-task runs' budget.
+        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: ``dispatch.default_mode``; "workers":
+            worker processes).
+        findings: each finding's name -> the verdict this profile's runs give, which the Checks assert.
+    """
+
+    steps: int
+    n_logs: int
+    batch_size: int
+    wine_steps: int
+    trivial: tuple[int, int]
+    trivial_steps: int
+    mode: str | None
+    findings: dict
+
+
+PROFILES = {
+    "smoke": AblationProfile(steps=300, n_logs=30, batch_size=50, wine_steps=300, trivial=(200, 500), trivial_steps=300,
+                             mode=None, findings=SOURCES),
     # book: measured on one thread, 3.4-4.8 ms a step (7.4 with augmentation), 2.6 for the two Wine runs together and
     # 7.5 for the two trivial-task runs: about 1,200 worker-seconds, 10 minutes on two workers
-    "book": dict(steps=30_000, n_logs=100, batch_size=200, wine_steps=100_000, trivial=(1000, 2000),
-                 trivial_steps=20_000, mode="workers", findings=BOOK_FINDINGS),
-    "paper": dict(steps=200_000, n_logs=300, batch_size=200, wine_steps=500_000, trivial=(1000, 2000),
-                  trivial_steps=100_000, mode=None, findings=SOURCES),
+    "book": AblationProfile(steps=30_000, n_logs=100, batch_size=200, wine_steps=100_000, trivial=(1000, 2000),
+                            trivial_steps=20_000, mode="workers", findings=BOOK_FINDINGS),
+    "paper": AblationProfile(steps=200_000, n_logs=300, batch_size=200, wine_steps=500_000, trivial=(1000, 2000),
+                             trivial_steps=100_000, mode=None, findings=SOURCES),
 }
 
 
@@ -169,23 +193,19 @@ def settings(profile: str | None = None, seed: int = 0, device: str | None = Non
     profile = resolve_profile(profile)
     check_seed(seed)
     resolve_device(device)
-    preset = _PROFILES[profile]
+    preset = PROFILES[profile]
     baseline = omnigrok_mnist.settings(profile, seed=seed).grokking
-    short = baseline.replace(steps=preset["steps"], n_logs=preset["n_logs"])
+    short = baseline.replace(steps=preset.steps, n_logs=preset.n_logs)
     variants = {name: short.replace(**change) for name, change in VARIANTS.items()}
     wine_task = WineConfig(colour="red", frac_train=0.8, seed=seed)
-    recipe = dict(batch_size=preset["batch_size"], n_logs=preset["n_logs"])
-    wine = {f"α = {a:g}": omnigrok_recipe(wine_task, a, preset["wine_steps"], seed, **recipe) for a in (ALPHA, 1.0)}
-    task = MNISTConfig(train_points=preset["trivial"][0], test_points=preset["trivial"][1], digits=TRIVIAL_DIGITS)
-    trivial = {f"α = {a:g}": omnigrok_recipe(task, a, preset["trivial_steps"], seed, **recipe) for a in (ALPHA, 1.0)}
-    return AblationSettings(profile, device, seed, baseline, variants, wine, trivial, preset["mode"],
-                            preset["findings"], claims=asserts_findings(profile))
+    recipe = dict(batch_size=preset.batch_size, n_logs=preset.n_logs)
+    wine = {f"α = {a:g}": omnigrok_recipe(wine_task, a, preset.wine_steps, seed, **recipe) for a in (ALPHA, 1.0)}
+    task = MNISTConfig(train_points=preset.trivial[0], test_points=preset.trivial[1], digits=TRIVIAL_DIGITS)
+    trivial = {f"α = {a:g}": omnigrok_recipe(task, a, preset.trivial_steps, seed, **recipe) for a in (ALPHA, 1.0)}
+    return AblationSettings(profile, device, seed, baseline, variants, wine, trivial, preset.mode,
+                            preset.findings, claims=asserts_findings(profile))
 
 
-def run_all(s: AblationSettings, load_many, **kwargs) -> dict[str, History]:
-    """Every run through one call of ``load_many`` (``runs.load_or_train_many``): label -> History."""
-    runs = s.runs()
-    return dict(zip(runs, load_many(list(runs.values()), **{"mode": s.mode, **kwargs})))
 
 
 def fit_step(h: History, s: AblationSettings) -> tuple[int | None, float]:

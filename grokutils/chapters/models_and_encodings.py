@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from grokutils.book import (HOLDS, NOT_TESTED, UNDECIDED, Checks, Evidence, Finding, asserts_findings, check_seed, fmt_fraction,
                             fmt_step, judge_all, resolve_profile, verdict_glue)
@@ -80,25 +80,58 @@ BOOK_FINDINGS = dict(SOURCES, simple_30_groks=NOT_TESTED, power_delay_peaks_mid=
 (lag 417x) and its validation accuracy does not rise within the budget at seed 1 (not tested), so that finding is
 undecided at ``book``."""
 
-_PROFILES = {
-    # p; steps of the transformer runs (both encodings), of the MLP and of the LSTM runs (report's Adam and the test
-    # alike); metrics logged; the level at which a run stops (None: it runs its budget); at book, metrics on at most
-    # 1,000 validation and training examples; the test's fractions (None: each model's) and budgets (where they
-    # differ from the model's); widths of a smaller model (smoke); how the sweep engine trains
-    "smoke": dict(p=11, transformer_steps=60, mlp_steps=60, lstm_steps=60, n_logs=10, stop_at=None, cap=None,
-                  power_grok=False, test_fractions=(0.45,), mode=None, findings=SOURCES,
-                  widths=dict(transformer=dict(d_model=16, n_heads=2, d_head=8, d_mlp=32),
-                              mlp=dict(d_embed=8, d_hidden=(16, 16)))),
+@dataclass(frozen=True)
+class EncodingProfile:
+    """What a profile sets: the runs of the encodings, of the models and of the test, their budgets, and the verdicts it declares.
+
+    Attributes:
+        p: the modulus.
+        transformer_steps: the transformer runs' budget (both encodings).
+        mlp_steps: the MLP runs' budget (the report's Adam and the test alike).
+        lstm_steps: the LSTM runs' budget.
+        n_logs: logged steps (log-spaced).
+        stop_at: the validation accuracy at which a run stops (None: it runs its budget).
+        cap: validation sets and the training examples the metrics read are capped at this (None: all).
+        power_grok: whether Power's encoding trains openai/grok's model with Power's recipe (else the 1-layer transformer).
+        test_fractions: the test's fractions (None: each model's).
+        mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: ``dispatch.default_mode``).
+        findings: each finding's name -> the verdict this profile's runs give, which the Checks assert.
+        widths: widths of a smaller model (``transformer``, ``mlp``; empty: the recipes').
+        test_steps: the test's budgets where they differ from the model's (model -> steps).
+        power_steps: the budget of Power's recipe (where ``power_grok``).
+    """
+
+    p: int
+    transformer_steps: int
+    mlp_steps: int
+    lstm_steps: int
+    n_logs: int
+    stop_at: float | None
+    cap: int | None
+    power_grok: bool
+    test_fractions: tuple[float, ...] | None
+    mode: str | None
+    findings: dict
+    widths: dict
+    test_steps: dict = field(default_factory=dict)
+    power_steps: int | None = None
+
+
+PROFILES = {
+    "smoke": EncodingProfile(p=11, transformer_steps=60, mlp_steps=60, lstm_steps=60, n_logs=10, stop_at=None, cap=None,
+                             power_grok=False, test_fractions=(0.45,), mode=None, findings=SOURCES,
+                             widths=dict(transformer=dict(d_model=16, n_heads=2, d_head=8, d_mlp=32),
+                                         mlp=dict(d_embed=8, d_hidden=(16, 16)))),
     # book: measured on one thread at p = 31, ms a step: the transformer 5-12 (simple encoding), 6-52 (Power's, 5% to
     # 90%); the MLP 5.5-14, the LSTM 1.7-2.4; the test's batched pairs at 45% 34 (MLP) and 3.5 (LSTM). With every
     # budget at 10,000 steps (20,000 for the LSTM) the runs took 2,013 worker-seconds (17 minutes cold), so the budgets
     # were cut; the test's MLP keeps 10,000 steps: at 6,000 its validation accuracy had not yet risen. These settings
     # took 1,947 worker-seconds and 16 min 47 s cold (issue 14's closing note)
-    "book": dict(p=31, transformer_steps=8_000, mlp_steps=4_000, lstm_steps=8_000, test_steps=dict(MLP=10_000),
-                 n_logs=60, stop_at=0.99, cap=1000, power_grok=False, test_fractions=(0.45,), mode="workers_by_size",
-                 findings=BOOK_FINDINGS, widths={}),
-    "paper": dict(p=SOURCE_P, transformer_steps=25_000, power_steps=100_000, mlp_steps=20_000, lstm_steps=100_000,
-                  n_logs=200, stop_at=None, cap=None, power_grok=True, test_fractions=None, mode=None, findings=SOURCES, widths={}),
+    "book": EncodingProfile(p=31, transformer_steps=8_000, mlp_steps=4_000, lstm_steps=8_000, test_steps=dict(MLP=10_000),
+                            n_logs=60, stop_at=0.99, cap=1000, power_grok=False, test_fractions=(0.45,), mode="workers_by_size",
+                            findings=BOOK_FINDINGS, widths={}),
+    "paper": EncodingProfile(p=SOURCE_P, transformer_steps=25_000, power_steps=100_000, mlp_steps=20_000, lstm_steps=100_000,
+                             n_logs=200, stop_at=None, cap=None, power_grok=True, test_fractions=None, mode=None, findings=SOURCES, widths={}),
 }
 
 
@@ -198,7 +231,7 @@ def settings(profile: str | None = None, seed: int = 0, device: str | None = Non
     profile = resolve_profile(profile)
     check_seed(seed)
     resolve_device(device)
-    pre = _PROFILES[profile]
+    pre = PROFILES[profile]
     simple = {f: _simple(pre, f, seed) for f in FRACTIONS["simple"]}
     power = {f: _power(pre, f, seed) for f in FRACTIONS["Power"]}
     models = {"transformer": simple, **{m: {f: _model(pre, m, f, seed) for f in FRACTIONS[m]} for m in ("MLP", "LSTM")}}
@@ -206,55 +239,51 @@ def settings(profile: str | None = None, seed: int = 0, device: str | None = Non
     for m in ("MLP", "LSTM"):
         for alpha in (1.0, LARGE_INIT[m]):
             group = f"{m}, AdamW" + ("" if alpha == 1.0 else f", α = {alpha:g}")
-            steps = pre.get("test_steps", {}).get(m)
+            steps = pre.test_steps.get(m)
             test[group] = {f: _model(pre, m, f, seed, alpha, TRANSFORMER_ADAMW, steps)
-                           for f in pre["test_fractions"] or FRACTIONS[m]}
-    return EncodingSettings(profile, device, seed, pre["p"], {"Power": power, "simple": simple}, models, test,
-                            pre["power_grok"], pre["mode"], pre["findings"], claims=asserts_findings(profile))
+                           for f in pre.test_fractions or FRACTIONS[m]}
+    return EncodingSettings(profile, device, seed, pre.p, {"Power": power, "simple": simple}, models, test,
+                            pre.power_grok, pre.mode, pre.findings, claims=asserts_findings(profile))
 
 
-def _task(pre: dict, fraction: float, seed: int, power: bool = False) -> ModularConfig:
-    return ModularConfig(op="add", p=pre["p"], frac_train=fraction, seed=seed, with_op_token=power, with_eos=power,
-                         max_val=pre["cap"])
+def _task(pre: EncodingProfile, fraction: float, seed: int, power: bool = False) -> ModularConfig:
+    return ModularConfig(op="add", p=pre.p, frac_train=fraction, seed=seed, with_op_token=power, with_eos=power,
+                         max_val=pre.cap)
 
 
-def _train(cfg: TrainConfig, pre: dict) -> TrainConfig:
-    return dataclasses.replace(cfg, n_logs=pre["n_logs"], log_spacing="log", stop_at_val_acc=pre["stop_at"],
-                               max_eval_train=pre["cap"])
+def _train(cfg: TrainConfig, pre: EncodingProfile) -> TrainConfig:
+    return dataclasses.replace(cfg, n_logs=pre.n_logs, log_spacing="log", stop_at_val_acc=pre.stop_at,
+                               max_eval_train=pre.cap)
 
 
-def _simple(pre: dict, fraction: float, seed: int) -> RunConfig:
-    base = nanda_run(p=pre["p"], frac_train=fraction, steps=pre["transformer_steps"], log_every=1, seed=seed,
-                     **pre["widths"].get("transformer", {}))
+def _simple(pre: EncodingProfile, fraction: float, seed: int) -> RunConfig:
+    base = nanda_run(p=pre.p, frac_train=fraction, steps=pre.transformer_steps, log_every=1, seed=seed,
+                     **pre.widths.get("transformer", {}))
     return RunConfig(_task(pre, fraction, seed), base.model, _train(base.train, pre))
 
 
-def _power(pre: dict, fraction: float, seed: int) -> RunConfig:
-    if pre["power_grok"]:
-        base = power_run(op="add", p=pre["p"], frac_train=fraction, steps=pre["power_steps"], seed=seed)
+def _power(pre: EncodingProfile, fraction: float, seed: int) -> RunConfig:
+    if pre.power_grok:
+        base = power_run(op="add", p=pre.p, frac_train=fraction, steps=pre.power_steps, seed=seed)
         return RunConfig(base.task, base.model, _train(base.train, pre))
     task = _task(pre, fraction, seed, power=True)
-    model = nanda_model(task, seed, **pre["widths"].get("transformer", {}))
+    model = nanda_model(task, seed, **pre.widths.get("transformer", {}))
     model = dataclasses.replace(model, n_outputs=task.n_targets)
     return RunConfig(task, model, _simple(pre, fraction, seed).train)
 
 
-def _model(pre: dict, model: str, fraction: float, seed: int, alpha: float = 1.0, optimiser: dict | None = None,
+def _model(pre: EncodingProfile, model: str, fraction: float, seed: int, alpha: float = 1.0, optimiser: dict | None = None,
            steps: int | None = None) -> RunConfig:
     task = _task(pre, fraction, seed)
     build = hu_mlp if model == "MLP" else hu_lstm
     cfg = build(task, seed, alpha)
-    if model == "MLP" and "mlp" in pre["widths"]:
-        cfg = dataclasses.replace(cfg, **pre["widths"]["mlp"])
-    steps = steps or pre["mlp_steps" if model == "MLP" else "lstm_steps"]
-    train = dataclasses.replace(source_adam(HU_LR[model], steps, pre["n_logs"], seed), **(optimiser or {}))
+    if model == "MLP" and "mlp" in pre.widths:
+        cfg = dataclasses.replace(cfg, **pre.widths["mlp"])
+    steps = steps or (pre.mlp_steps if model == "MLP" else pre.lstm_steps)
+    train = dataclasses.replace(source_adam(HU_LR[model], steps, pre.n_logs, seed), **(optimiser or {}))
     return RunConfig(task, cfg, _train(train, pre))
 
 
-def run_all(s: EncodingSettings, load_many, **kwargs) -> dict[str, History]:
-    """Every run through one call of ``load_many`` (``runs.load_or_train_many``): label -> History."""
-    runs = s.runs()
-    return dict(zip(runs, load_many(list(runs.values()), **{"mode": s.mode, **kwargs})))
 
 
 PARTS = {"encodings": {"Power": "Power encoding", "simple": "simple encoding"},

@@ -74,3 +74,12 @@ def test_a_profile_without_claims_records_no_finding(capsys):
     checks = Checks(claims=False)
     checks.findings(judge_all([RISES], {"rises": seeds(-0.5)}), {"rises": HOLDS})
     assert checks.report() == [] and "asserts only the mechanics" in capsys.readouterr().out
+
+
+def test_settings_that_differ_from_the_profile_declare_nothing(capsys):
+    """A reader who turns a parameter gets every verdict printed, none asserted: the profile's declared verdicts are
+    for the profile's own runs."""
+    checks = Checks(claims=True)
+    checks.findings(judge_all([RISES], {"rises": seeds(-0.5)}), None)
+    assert [(c.passed, c.asserted) for c in checks.report()] == [(True, False)]
+    assert "does not hold (settings differ from the profile's: nothing declared)" in capsys.readouterr().out

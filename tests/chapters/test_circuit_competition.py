@@ -2,6 +2,7 @@
 measure, the Checks on fixtures with and without the sources' findings, glue."""
 import pytest
 
+from grokutils import book
 from grokutils.chapters import circuit_competition as chapter
 from grokutils.sweep import check_batchable
 from grokutils.tasks import ModularConfig, MultiTaskConfig, RandomLabelConfig
@@ -47,7 +48,7 @@ def test_the_parent_is_a_cell_of_the_grid_trained_its_whole_budget(profile):
 def test_run_all_trains_the_parent_first_then_everything_else_once():
     s = chapter.settings("smoke")
     calls = []
-    got = chapter.run_all(s, lambda cfgs, **kw: calls.append(list(cfgs)) or [f"h{len(calls)}-{i}" for i in range(len(cfgs))])
+    got = book.run_all(s, lambda cfgs, **kw: calls.append(list(cfgs)) or [f"h{len(calls)}-{i}" for i in range(len(cfgs))])
     assert calls[0] == [s.parent] and len(calls) == 2
     assert calls[1] == [c for label, c in s.runs().items() if label != "parent"] and set(got) == set(s.runs())
 

@@ -3,6 +3,7 @@ import dataclasses
 
 import pytest
 
+from grokutils import book
 from grokutils.book import DOES_NOT_HOLD, HOLDS, NOT_TESTED, UNDECIDED
 from grokutils.chapters import comprehension_band as chapter
 from grokutils.sweep import check_batchable
@@ -34,12 +35,13 @@ def test_examples_are_at_the_largest_n_inside_and_outside_the_band():
     assert inside.task.p == outside.task.p == largest
     ratio = lambda cfg: cfg.task.n_train / cfg.train.batch_size  # noqa: E731
     assert 100 <= ratio(inside) <= 800 and not 100 <= ratio(outside) <= 800
-    assert inside in s.runs() and outside in s.runs()
+    every = [run for cell in s.grid.values() for run in cell]
+    assert inside in every and outside in every
 
 
 def test_paper_profile_is_the_posters_budget():
     s = chapter.settings("paper")
-    run = s.runs()[0]
+    run = next(iter(s.grid.values()))[0]
     assert run.train.steps == 100_000 and len(s.variants) == 10 and run.model.d_model == 128
 
 
@@ -57,8 +59,8 @@ def test_bad_parameters_fail_naming_the_parameter(kwargs, match):
 def test_run_all_returns_each_cells_runs_in_order():
     s = chapter.settings("smoke")
     asked = []
-    got = chapter.run_all(s, lambda cfgs, mode: asked.extend(cfgs) or [f"h{i}" for i in range(len(cfgs))])
-    assert asked == s.runs() and list(got) == list(s.grid)
+    got = book.run_all(s, lambda cfgs, mode, device: asked.extend(cfgs) or [f"h{i}" for i in range(len(cfgs))])
+    assert asked == [run for cell in s.grid.values() for run in cell] and list(got) == list(s.grid)
     assert [h for runs in got.values() for h in runs] == [f"h{i}" for i in range(len(asked))]
 
 

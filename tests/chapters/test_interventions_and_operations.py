@@ -6,6 +6,7 @@ import math
 
 import pytest
 
+from grokutils import book
 from grokutils.chapters import interventions_and_operations as chapter
 from grokutils.sweep import check_batchable
 from grokutils.tasks import ModularConfig, PermutationConfig
@@ -67,7 +68,7 @@ def test_bad_parameters_fail_naming_the_parameter(kwargs, match):
 def test_run_all_asks_for_every_run_once_in_order():
     s = chapter.settings("smoke")
     asked = []
-    got = chapter.run_all(s, lambda cfgs, **kw: asked.extend(cfgs) or [f"h{i}" for i in range(len(cfgs))])
+    got = book.run_all(s, lambda cfgs, **kw: asked.extend(cfgs) or [f"h{i}" for i in range(len(cfgs))])
     assert asked == list(s.runs().values()) and list(got) == list(s.runs())
     assert "AdamW towards init, 50%" in got and "S5: x.y, 50%" in got and chapter.download_label(s) in got
 

@@ -1,9 +1,15 @@
-"""The LU-mechanism chapter (grokutils.chapters.lu_mechanism): settings per profile, their errors, measure and check."""
+"""The LU-mechanism chapter (grokutils.chapters.lu_mechanism): settings per profile, their errors, measure, the
+findings' verdicts and the Checks."""
+import dataclasses
 import math
+import re
+from pathlib import Path
 
 import pytest
 import torch
 
+from grokutils import book
+from grokutils.book import DOES_NOT_HOLD, HOLDS, NOT_TESTED, UNDECIDED
 from grokutils.chapters import lu_mechanism as chapter
 from grokutils.chapters import omnigrok_mnist
 from grokutils.sweep import check_batchable
@@ -32,7 +38,11 @@ def test_book_settings_are_the_measured_ones():
     probe = s.cost_probe[0]
     assert (probe.task.p, probe.task.frac_train, probe.train.steps, probe.train.n_logs) == (113, 0.3, 20, 2)
     assert s.cost_probe[1].train.fixed_norm and s.paper_epochs == 40_000
-    assert (s.min_grok_ratio, s.max_delay_ratio, s.delay_acc, s.excluded_slope, s.ci_level) == (3.0, 0.2, 0.95, -0.5, 0.95)
+    assert (s.min_grok_ratio, s.max_delay_ratio, s.delay_acc, s.excluded_slope, s.ci_level) == (
+        3.0, 0.2, 0.95, -0.5, 0.95)
+    assert (s.fit_tol, s.l_floor, s.l_rise, s.u_rise, s.min_lu_gap, s.traj_tol, s.claimed_slope, s.slope_tol) == (
+        0.01, 0.05, 0.1, 0.05, 0.1, 0.05, -1.0, 0.25)
+    assert s.findings == chapter.BOOK_FINDINGS and list(s.findings) == [f.name for f in chapter.FINDINGS]
     assert s.data_files == tuple(MNIST_FILES.values())
 
 
@@ -46,7 +56,7 @@ def test_paper_settings_are_omnigroks():
     assert s.weight_decays == [0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3] and s.wd_sweep[0].train.steps == 200_000
     std = s.modular[0]
     assert (std.task.p, std.task.frac_train, std.train.steps, std.model.d_model) == (113, 0.3, 40_000, 128)
-    assert s.claims
+    assert s.claims and s.findings == chapter.PAPER == dict.fromkeys(s.findings, HOLDS)
 
 
 @pytest.mark.parametrize("profile", ["smoke", "book", "paper"])
@@ -61,7 +71,7 @@ def test_every_sweep_is_batchable(profile):
 
 def test_smoke_settings_and_seed():
     s = chapter.settings("smoke", seed=3, device="cpu")
-    assert not s.claims and (s.seed, s.device) == (3, "cpu")
+    assert not s.claims and (s.seed, s.device) == (3, "cpu") and s.findings == chapter.PAPER
     assert s.landscape[0][0].model.seed == 3 and s.wd_sweep[0].train.seed == 3 and s.trajectory.model.seed == 3
     assert s.modular[0].task.seed == 3 and s.modular[1].model.seed == 3
     lines = s.describe()
@@ -105,6 +115,9 @@ def test_fmt():
     assert (chapter.fmt_band((0.631, 6.31)), chapter.fmt_band(None)) == ("0.63 to 6.31", "no value")
 
 
+FALLING = [1.0, 0.5, 0.2]
+
+
 def _errors(alphas, kind):
     """Best errors on the grid: ``"LU"`` (fits for α >= 0.25, test U around 1.5) or ``"UU"`` (large α fits badly)."""
     train, test = [], []
@@ -135,15 +148,37 @@ def _runs(make_history, s, kinds=None, traj_end_err=None, wd_exponent=-1.0, cons
     traj_train, traj_test = _errors(s.alphas, kinds[s.sizes.index(s.trajectory_size)])
     end_err = chapter.lu.interpolate_log(s.alphas, traj_test, 5.0) - 0.2 if traj_end_err is None else traj_end_err
     trajectory = make_history([0, 1000, 100_000], train_acc=[0.1, 1.0, 1.0], val_acc=[0.1, 0.2, 1 - end_err],
-                              weight_norm=[8.0 * w0, 7.9 * w0, 5.0 * w0])
-    wd_runs = [make_history([0, round(1000 * g**wd_exponent)], val_acc=[0.1, s.general_acc]) for g in s.weight_decays]
+                              weight_norm=[8.0 * w0, 7.9 * w0, 5.0 * w0], train_loss=FALLING)
+    wd_runs = [make_history([0, round(1000 * g**wd_exponent)], val_acc=[0.1, s.general_acc], train_loss=FALLING[:2])
+               for g in s.weight_decays]
     (fit_step, fit_acc, test_at_fit), general = standard
     std = make_history([0, fit_step, general], train_acc=[0.0, fit_acc, 1.0], val_acc=[0.0, test_at_fit, 0.96],
-                       weight_norm=[30.0, 28.0, 20.0])
+                       weight_norm=[30.0, 28.0, 20.0], train_loss=FALLING)
     con = make_history([0, 100, constrained_general], train_acc=[0.0, 0.96, 1.0], val_acc=[0.0, 0.5, 0.96],
-                       weight_norm=[24.0, 24.0, 24.0])
+                       weight_norm=[24.0, 24.0, 24.0], train_loss=FALLING)
     probe = (make_history([0, 20]), make_history([0, 20]))
     return landscape, trajectory, wd_runs, (std, con), probe
+
+
+def _null_runs(make_history, s):
+    """Runs in which nothing learns: every accuracy at chance, every norm flat, every loss falling by 0.001."""
+    def null(steps, chance, norm=1.0):
+        n = len(steps)
+        return make_history(steps, train_acc=[chance] * n, val_acc=[chance] * n, weight_norm=[norm] * n,
+                            train_loss=[1.0 - 0.001 * i / (n - 1) for i in range(n)])
+    landscape = [[null([0, 50, 100], 0.1, a) for a in s.alphas] for _ in s.sizes]
+    mod = 1 / s.modular[0].task.p
+    return (landscape, null([0, 1000, 100_000], 0.1, 30.0), [null([0, 15_000], 0.1) for _ in s.weight_decays],
+            (null([0, 1000, 3000], mod), null([0, 1000, 3000], mod)), (null([0, 20], mod), null([0, 20], mod)))
+
+
+def _verdicts(r, s):
+    return {v.finding.name: v for v in chapter.judged(r, s)}
+
+
+def _claiming_paper(s):
+    """``s`` declaring what the source states (every finding holds)."""
+    return dataclasses.replace(s, findings=dict(chapter.PAPER))
 
 
 def test_measure_and_check_on_the_phenomenon(make_history, capsys):
@@ -153,60 +188,152 @@ def test_measure_and_check_on_the_phenomenon(make_history, capsys):
     assert 1.0 < small["alpha_c"] < 2.6 and small["fit_band"] == pytest.approx((0.251, 10.0), abs=1e-3)
     assert small["train_loss"][0] == pytest.approx(0.1) and small["test_loss"][0] == pytest.approx(0.3)  # x 10 classes
     assert small["gap_right"] > 0.2 and r["landscape"][7196]["gap_right"] < 0.15
+    assert small["train_err_floor"] == 0.0 and small["u_depth"] == pytest.approx(0.54, abs=0.01)
     assert r["wd_slope"] == pytest.approx(-1.0, abs=0.01) and r["wd_steps"][-1] == 1000
     assert r["wd_fit"].excludes(-0.5) and not r["wd_fit"].excludes(-1.0)
     assert (r["delay_unconstrained"], r["delay_constrained"], r["traj_train_100_step"]) == (1900, 50, 1000)
     assert r["grok_ratio"] == 19.0 and r["modular"]["standard"]["test_acc_at_fit"] == 0.2
     assert r["alpha_start"] == pytest.approx(8.0) and r["alpha_end"] == pytest.approx(5.0)
     assert r["modular"]["constrained"]["norm_end"] == 24.0 and r["probe_paper_hours"] == 0.0
+    verdicts = _verdicts(r, s)
+    assert {name: v.verdict for name, v in verdicts.items()} == chapter.BOOK_FINDINGS  # the trajectory leaves it
     checks = chapter.check(r, s)
-    assert all(c.passed for c in checks) and len(checks) == 4 + 3 + 3 + 1 + 2 + 3
+    assert all(c.passed for c in checks) and len(checks) == 4 + 4 + len(chapter.FINDINGS)
     assert "all checks passed" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("without, failed", [
-    (dict(kinds=["LU", "LU", "LU"]), "smaller at N = 7,196 (UU)"),  # no UU at the largest size
-    (dict(kinds=["UU", "UU", "UU"]), "N = 268: the runs fit"),  # no L at the smallest size
-    (dict(kinds=["LU", "LU", "LU"]), "N = 7,196: the training error is above 0.01 at both ends"),  # an L, not a U
-    (dict(traj_end_err=0.3), "the α = 8 run ends left of where it started, its test error more than 0.05 below"),
-    (dict(wd_exponent=-0.5), "confidence interval excludes -0.5"),  # t ∝ 1/√γ
-    (dict(standard=((1000, 0.96, 0.2), 2000)), "the ordinary run groks"),  # delay only ~1x its fitting time
-    (dict(constrained_general=2000), "the constrained delay is under 0.2 x the standard one"),
-    (dict(standard=((100, 0.96, 0.2), 2000), constrained_general=10**9), "both modular runs reached 95%"),
+def test_every_finding_holds_where_the_runs_show_what_omnigrok_states(make_history, capsys):
+    s = _claiming_paper(chapter.settings("book"))
+    landscape, trajectory, *rest = _runs(make_history, s)
+    r = chapter.measure(landscape, trajectory, *rest, s)
+    trajectory.metrics["val_acc"][-1] = 1 - r["land_test_err_at_alpha_end"] - 0.01  # ends on the landscape
+    r = chapter.measure(landscape, trajectory, *rest, s)
+    assert all(v.verdict == HOLDS for v in chapter.judged(r, s))
+    chapter.check(r, s)
+    assert "all checks passed" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("without, finding, verdict", [
+    (dict(kinds=["LU", "LU", "LU"]), "lu_to_uu", DOES_NOT_HOLD),  # no UU at the largest size: the gap stays
+    (dict(kinds=["LU", "LU", "LU"]), "uu_training", DOES_NOT_HOLD),  # an L at the largest size, not a U
+    (dict(kinds=["UU", "UU", "UU"]), "training_l", DOES_NOT_HOLD),  # large α fits badly at the smallest size
+    (dict(traj_end_err=0.6), "trajectory_on_landscape", DOES_NOT_HOLD),  # far above the landscape (0.325), not on it
+    (dict(wd_exponent=-0.5), "wd_inverse", DOES_NOT_HOLD),  # t ∝ 1/√γ
+    (dict(wd_exponent=-0.72), "wd_inverse", UNDECIDED),  # 0.28 from -1: inside the margin of the tolerance
+    (dict(standard=((1000, 0.96, 0.2), 2000)), "ordinary_groks", DOES_NOT_HOLD),  # delay ~1x its fitting time
+    (dict(constrained_general=2000), "constrained_no_delay", DOES_NOT_HOLD),  # as long a delay as the ordinary run
+    (dict(standard=((1000, 0.96, 0.2), 2000)), "constrained_no_delay", NOT_TESTED),  # nothing to remove
 ])
-def test_check_fails_without_the_phenomenon(make_history, without, failed):
-    s = chapter.settings("book")
-    runs = _runs(make_history, s, **without)
-    if without.get("constrained_general") == 10**9:  # the constrained run never reaches 95% test accuracy
-        runs[3][1].metrics["val_acc"][-1] = 0.5
-    r = chapter.measure(*runs, s)
-    with pytest.raises(AssertionError, match=failed.replace("(", r"\(").replace(")", r"\)")):
+def test_the_checks_fail_without_the_phenomenon(make_history, without, finding, verdict):
+    s = _claiming_paper(chapter.settings("book"))
+    r = chapter.measure(*_runs(make_history, s, **without), s)
+    judged = _verdicts(r, s)[finding]
+    assert judged.verdict == verdict, judged.measured
+    with pytest.raises(AssertionError, match=re.escape(judged.finding.claim)):
         chapter.check(r, s)
 
 
-def test_check_fails_on_a_flat_test_error(make_history):
-    s = chapter.settings("book")
+@pytest.mark.parametrize("size", [0, 1, 2])
+def test_a_test_error_lowest_at_an_end_of_the_grid_is_no_u(make_history, size):
+    s = _claiming_paper(chapter.settings("book"))
     landscape, *rest = _runs(make_history, s)
-    for h in landscape[0]:
-        h.metrics["val_acc"][1] = 0.8  # the same best test error at every α: no U
-    with pytest.raises(AssertionError, match="N = 268: the test error is U-shaped"):
-        chapter.check(chapter.measure(landscape, *rest, s), s)
+    for a, h in zip(s.alphas, landscape[size]):
+        h.metrics["val_acc"][1] = 0.9 - 0.05 * math.log(a)  # falls all the way to the largest α
+    judged = _verdicts(chapter.measure(landscape, *rest, s), s)["test_u"]
+    assert judged.verdict == DOES_NOT_HOLD and f"N = {s.sizes[size]:,}" in judged.measured
 
 
-def test_check_fails_when_a_weight_decay_never_generalises(make_history):
+def test_nothing_learns_so_nothing_is_tested_and_the_book_checks_fail(make_history):
     s = chapter.settings("book")
-    landscape, trajectory, wd_runs, modular, probe = _runs(make_history, s)
-    wd_runs[0].metrics["val_acc"][-1] = 0.5
-    with pytest.raises(AssertionError, match="every weight decay reached 80% test accuracy"):
-        chapter.check(chapter.measure(landscape, trajectory, wd_runs, modular, probe, s), s)
+    r = chapter.measure(*_null_runs(make_history, s), s)
+    verdicts = _verdicts(r, s)
+    assert {v.verdict for v in verdicts.values()} == {NOT_TESTED}
+    assert "no run at N = 268, 1,000, 7,196 fitted" in verdicts["test_u"].reason
+    assert verdicts["trajectory_on_landscape"].reason == "the run did not fit its training set"
+    assert verdicts["wd_inverse"].reason == "0 of 6 weight decays reached 80% test accuracy within 15,000 steps"
+    assert "the ordinary run did not reach 95%" in verdicts["constrained_no_delay"].reason
+    with pytest.raises(AssertionError, match="failed checks") as err:
+        chapter.check(r, s)
+    assert "every logged metric is finite" not in str(err.value) and "ended below" not in str(err.value)
+
+
+@pytest.mark.parametrize("change, finding, reason", [
+    ("slowest", "wd_inverse", "5 of 6 weight decays reached 80%"),
+    ("constrained", "constrained_no_delay", "the constrained run did not reach 95%"),
+    ("flat norm", "trajectory_on_landscape", "its norm did not fall"),
+])
+def test_a_finding_without_its_power_is_not_tested(make_history, change, finding, reason):
+    s = _claiming_paper(chapter.settings("book"))
+    landscape, trajectory, wd_runs, (std, con), probe = _runs(make_history, s)
+    if change == "slowest":
+        wd_runs[0].metrics["val_acc"][-1] = 0.5  # the smallest weight decay never generalises
+    elif change == "constrained":
+        con.metrics["val_acc"][-1] = 0.5
+    else:
+        trajectory.metrics["weight_norm"][:] = trajectory.weight_norm[0]
+    judged = _verdicts(chapter.measure(landscape, trajectory, wd_runs, (std, con), probe, s), s)[finding]
+    assert judged.verdict == NOT_TESTED and reason in judged.reason
+
+
+def test_book_verdicts_fail_where_the_trajectory_ends_on_the_landscape(make_history):
+    s = chapter.settings("book")
+    landscape, trajectory, *rest = _runs(make_history, s)
+    r = chapter.measure(landscape, trajectory, *rest, s)
+    trajectory.metrics["val_acc"][-1] = 1 - r["land_test_err_at_alpha_end"]
+    with pytest.raises(AssertionError, match=re.escape("(declared: does not hold)")):
+        chapter.check(chapter.measure(landscape, trajectory, *rest, s), s)
 
 
 def test_smoke_asserts_only_the_mechanics(make_history, capsys):
     s = chapter.settings("smoke")
     r = chapter.measure(*_runs(make_history, s, kinds=["UU", "UU"], constrained_general=2000), s)
-    assert len(chapter.check(r, s)) == 4
+    assert len(chapter.check(r, s)) == 8
     assert "asserts only the mechanics" in capsys.readouterr().out
     landscape, trajectory, wd_runs, modular, probe = _runs(make_history, s)
     trajectory.metrics["val_loss"][1] = math.nan
     with pytest.raises(AssertionError, match="trajectory: every logged metric is finite"):
         chapter.check(chapter.measure(landscape, trajectory, wd_runs, modular, probe, s), s)
+    modular[1].metrics["train_loss"][-1] = 2.0
+    with pytest.raises(AssertionError, match="modular addition: every run's training loss ended below"):
+        chapter.check(chapter.measure(*_runs(make_history, s)[:3], modular, probe, s), s)
+
+
+def test_glued_quotes_every_name_the_notebook_uses(make_history):
+    s = chapter.settings("book")
+    r = chapter.measure(*_runs(make_history, s), s)
+    glued = chapter.glued(r, s)
+    notebook = (Path(__file__).resolve().parents[2] / "book" / "lu_mechanism.ipynb").read_text()
+    used = set(re.findall(r"\{glue:text\}`(\w+)`", notebook)) - {"profile", "wall_seconds"}
+    assert used <= set(glued), used - set(glued)
+    assert all(isinstance(v, str) for v in glued.values())
+    assert {f"verdict_{f.name}" for f in chapter.FINDINGS} <= used
+    assert (glued["size_small"], glued["fit_band_small"], glued["alpha_low"], glued["alpha_high"]) == (
+        "268", "0.25 to 10.00", "0.1", "10")
+    assert (glued["wd_slope"], glued["wd_minus_one"], glued["wd_reached"], glued["general_acc"]) == (
+        "-1.00", "includes", "6", "80%")
+    assert (glued["delay_unconstrained"], glued["delay_constrained"], glued["grok_ratio"]) == ("1,900", "50", "19.0")
+    assert glued["verdict_trajectory_on_landscape"] == "does not hold" and glued["verdict_test_u"] == "holds"
+    assert (glued["mod_p"], glued["mod_frac"], glued["probe_p"], glued["paper_epochs"]) == (
+        "97", "50%", "113", "40,000")
+    null = chapter.glued(chapter.measure(*_null_runs(make_history, s), s), s)
+    assert null["grok_ratio"] == "n/a" and null["wd_slope"] == "n/a" and null["traj_train_100_step"] == "not reached"
+    assert null["verdict_wd_inverse"].startswith("is not tested at this profile (0 of 6 weight decays")
+
+
+def test_summaries(make_history):
+    s = chapter.settings("book")
+    r = chapter.measure(*_runs(make_history, s), s)
+    assert chapter.wd_summary(r, s).splitlines()[0] == "weight decay 0.1: test accuracy 80% at step 10,000"
+    assert chapter.modular_summary(r, s).splitlines() == [
+        "standard: train 95% at epoch 100 (test accuracy then 20%), test 95% at epoch 2,000, weight norm 30.0 -> 20.0",
+        "constrained: train 95% at epoch 100 (test accuracy then 50%), test 95% at epoch 150, weight norm 24.0 -> 24.0"]
+
+
+def test_run_all_loads_every_run_once_in_the_shape_measure_reads():
+    s = chapter.settings("smoke")
+    asked = []
+    got = book.run_all(s, lambda cfgs, **kw: asked.extend(cfgs) or [("h", cfg) for cfg in cfgs])
+    assert set(got) == {"landscape", "trajectory", "wd_sweep", "modular"} and len(asked) == len(set(asked))
+    assert [[h[1] for h in runs] for runs in got["landscape"]] == [list(runs) for runs in s.landscape]
+    assert got["trajectory"][1] == s.trajectory and [h[1] for h in got["modular"]] == list(s.modular)
+    assert not set(s.cost_probe) & set(asked)  # the probe is timed, one run at a time, on its own

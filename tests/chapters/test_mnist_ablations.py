@@ -4,6 +4,7 @@ import re
 
 import pytest
 
+from grokutils import book
 from grokutils.book import DOES_NOT_HOLD, NOT_TESTED, UNDECIDED
 from grokutils.chapters import mnist_ablations as chapter
 from grokutils.chapters import omnigrok_mnist
@@ -48,7 +49,7 @@ def test_bad_parameters_fail_naming_the_parameter(kwargs, match):
 def test_run_all_asks_for_every_run_once_in_order():
     s = chapter.settings("smoke")
     asked = []
-    got = chapter.run_all(s, lambda cfgs, **kw: asked.extend(cfgs) or [f"h{i}" for i in range(len(cfgs))])
+    got = book.run_all(s, lambda cfgs, **kw: asked.extend(cfgs) or [f"h{i}" for i in range(len(cfgs))])
     assert asked == list(s.runs().values()) and list(got) == list(s.runs())
     assert list(got)[:6] == ["baseline", *chapter.VARIANTS] and len(got) == 10
 

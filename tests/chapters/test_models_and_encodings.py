@@ -3,6 +3,7 @@ import dataclasses
 
 import pytest
 
+from grokutils import book
 from grokutils.book import DOES_NOT_HOLD, NOT_TESTED
 from grokutils.chapters import models_and_encodings as chapter
 from grokutils.models import LSTMConfig, TokenMLPConfig, TransformerConfig
@@ -62,7 +63,7 @@ def test_bad_parameters_fail_naming_the_parameter(kwargs, match):
 def test_run_all_asks_for_every_run_once_in_order():
     s = chapter.settings("smoke")
     asked = []
-    got = chapter.run_all(s, lambda cfgs, **kw: asked.extend(cfgs) or [f"h{i}" for i in range(len(cfgs))])
+    got = book.run_all(s, lambda cfgs, **kw: asked.extend(cfgs) or [f"h{i}" for i in range(len(cfgs))])
     assert asked == list(s.runs().values()) and list(got) == list(s.runs())
     assert "simple encoding, 30%" in got and "MLP, AdamW, α = 8, 45%" in got and "LSTM, 60%" in got
 

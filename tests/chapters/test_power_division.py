@@ -5,6 +5,8 @@ import math
 
 import pytest
 
+from grokutils import book
+from grokutils.book import DOES_NOT_HOLD, HOLDS, NOT_TESTED, UNDECIDED
 from grokutils.chapters import power_division as chapter
 from grokutils.sweep import check_batchable
 
@@ -19,8 +21,8 @@ def test_book_profile_is_the_measured_setting():
         "adamw", 1e-3, 1.0, (0.9, 0.98), 10, 512, 6000, 150, "log")
     assert t.stop_at_val_acc is None and t.adam_eps == 1e-8 and t.loss == "cross_entropy"
     assert s.no_decay == s.main.replace(weight_decay=0.0, stop_at_val_acc=0.99)
-    assert s.seeds == () and s.claims and s.min_delay_ratio == 10.0 and s.spike_level == 0.5
-    check_batchable(s.main_runs())  # the sweep engine may train main and no_decay as one batched model
+    assert s.seeds == () and s.claims and s.spike_level == 0.5 and s.findings == chapter.BOOK_FINDINGS
+    check_batchable([s.main, s.no_decay, *s.seeds])  # the sweep engine may train them as one batched model
 
 
 def test_book_controls_are_the_first_2000_steps_of_the_main_run_three_ways():
@@ -43,7 +45,7 @@ def test_book_sweep_covers_all_four_operations():
             assert (cfg.task.op, cfg.task.frac_train, cfg.train.steps) == (op, frac, 6000)
             if cfg is not s.main:
                 assert (cfg.train.stop_at_val_acc, cfg.train.n_logs, cfg.train.log_spacing) == (0.99, 61, "linear")
-    assert len(s.other_runs()) == 3 + 4 and s.main not in s.other_runs()
+    assert len(book.runset.configs_in(s.runs())) == 2 + 3 + 4  # main, no_decay; the controls; the sweep's own runs
 
 
 def test_paper_profile_is_the_authors_model_and_budgets():
@@ -130,8 +132,8 @@ def test_run_all_asks_for_every_run_once_and_sorts_them_back():
         asked.extend(cfgs)
         return [(cfg, kwargs) for cfg in cfgs]
 
-    out = chapter.run_all(s, fake_load_many, device="cpu")
-    assert len(asked) == len(set(asked)) == len(s.main_runs()) + len(s.other_runs())
+    out = book.run_all(s, fake_load_many, device="cpu")
+    assert len(asked) == len(set(asked)) == 2 + len(s.seeds) + 3 + sum(len(r) for r in s.sweep.values()) - 1  # main: once
     assert out["main"] == (s.main, {"mode": None, "device": "cpu"}) and out["no_decay"][0] == s.no_decay
     assert [h[0] for h in out["seeds"]] == list(s.seeds) and list(out["controls"]) == list(chapter.CONTROL_NAMES)
     assert {op: [h[0] for h in hs] for op, hs in out["sweep"].items()} == {op: [c for _, c in r] for op, r in s.sweep.items()}
@@ -144,10 +146,12 @@ def test_architecture_costs_times_both_models():
         chapter.step_seconds(chapter.settings("smoke").main, steps=0)
 
 
-# --- Checks on synthetic runs -----------------------------------------------------------------------------------
+# --- findings and Checks on synthetic runs --------------------------------------------------------------------
 
 STEPS = [0, 10, 100, 1000, 4000, 6000]
-CONTROL_STEPS = list(range(0, 110, 10))
+CONTROL_STEPS = list(range(0, 130, 10))
+THREE_SPIKES = [0.0, 0.5, 1.0, 0.1, 1.0, 0.2, 1.0, 1.0, 0.3, 1.0, 1.0, 1.0, 1.0]
+SMOOTH = [0.0, 0.5] + [1.0] * 11
 
 
 def grokking_main(make_history, config, **overrides):
@@ -157,81 +161,114 @@ def grokking_main(make_history, config, **overrides):
 
 
 def runs_with_the_phenomena(make_history, s, main=None, no_decay=None, controls=None, sweep=None):
+    """Runs in which every finding holds: the main run groks, Adam without decay does not within the budget, the
+    baseline spikes three times and both remedies leave none, more data is faster."""
     main = main or grokking_main(make_history, s.main)
     no_decay = no_decay or grokking_main(make_history, s.main, val_acc=[0.0, 0.01, 0.02, 0.05, 0.2, 0.3])
-    spiky = make_history(CONTROL_STEPS, train_acc=SPIKY)
-    controls = {"baseline": spiky, "float64 loss": spiky, "Adam eps 1e-5": spiky, **(controls or {})}
+    controls = {"baseline": make_history(CONTROL_STEPS, train_acc=THREE_SPIKES),
+                "float64 loss": make_history(CONTROL_STEPS, train_acc=SMOOTH),
+                "Adam eps 1e-5": make_history(CONTROL_STEPS, train_acc=SMOOTH), **(controls or {})}
     faster = grokking_main(make_history, s.main, val_acc=[0.0, 0.01, 0.5, 1.0, 1.0, 1.0])
     sweep = {op: [main] + [faster] * (len(runs) - 1) for op, runs in s.sweep.items()} | (sweep or {})
     return dict(main=main, no_decay=no_decay, seeds=[main], controls=controls, sweep=sweep)
 
 
-def test_checks_pass_on_runs_with_the_phenomena(make_history):
+def verdicts(runs, s):
+    return {v.finding.name: v.verdict for v in chapter.judged(chapter.measure(**runs), s)}
+
+
+def test_every_finding_holds_on_runs_with_the_phenomena(make_history):
     s = chapter.settings("book")
     results = chapter.measure(**runs_with_the_phenomena(make_history, s))
     assert results["val_acc_at_fit"] == 0.02 and results["val_loss_decades"] == pytest.approx(math.log10(900))
-    assert results["spikes"]["baseline"]["n_spikes"] == 2 and results["spikes"]["Adam eps 1e-5"]["n_spikes"] == 2
-    assert all(c.passed for c in chapter.check(results, s))
+    assert results["spikes"]["baseline"]["n_spikes"] == 3 and results["spikes"]["Adam eps 1e-5"]["n_spikes"] == 0
+    assert set(verdicts(runs_with_the_phenomena(make_history, s), s).values()) == {HOLDS}
+    paper = dataclasses.replace(s, findings=chapter.PAPER)
+    assert all(c.passed for c in chapter.check(results, paper))
 
 
 MAIN_WITHOUT = {
-    "validation accuracy reached 99%": dict(val_acc=[0.0, 0.01, 0.02, 0.02, 0.02, 0.02]),
-    "validation 99% at least 10x later": dict(val_acc=[0.0, 0.5, 1.0, 1.0, 1.0, 1.0]),
-    "validation accuracy below 5%": dict(val_acc=[0.0, 0.01, 0.3, 0.5, 1.0, 1.0]),
-    "the validation loss first rose above its start": dict(val_loss=[4.6, 4.0, 3.0, 2.0, 0.01, 0.01]),
-    "then fell at least 2 orders of magnitude": dict(val_loss=[4.6, 5.0, 9.0, 3.0, 0.5, 0.5]),
-    "every logged metric of every run is finite": dict(train_loss=[4.6, math.nan, 0.01, 0.001, 0.001, 0.001]),
+    "validation_waits": dict(val_acc=[0.0, 0.5, 1.0, 1.0, 1.0, 1.0]),
+    "chance_at_fit": dict(val_acc=[0.0, 0.01, 0.3, 0.5, 1.0, 1.0]),
+    "val_loss_rises": dict(val_loss=[4.6, 4.0, 3.0, 2.0, 0.01, 0.01]),
+    "val_loss_collapses": dict(val_loss=[4.6, 5.0, 9.0, 3.0, 0.5, 0.5]),
 }
 
 
-@pytest.mark.parametrize("claim", list(MAIN_WITHOUT))
-def test_checks_fail_on_a_main_run_without_the_phenomenon(make_history, claim):
+@pytest.mark.parametrize("name", list(MAIN_WITHOUT))
+def test_a_main_run_without_the_phenomenon_does_not_hold(make_history, name):
     s = chapter.settings("book")
-    main = grokking_main(make_history, s.main, **MAIN_WITHOUT[claim])
-    with pytest.raises(AssertionError, match=claim):
-        chapter.check(chapter.measure(**runs_with_the_phenomena(make_history, s, main=main)), s)
+    main = grokking_main(make_history, s.main, **MAIN_WITHOUT[name])
+    assert verdicts(runs_with_the_phenomena(make_history, s, main=main), s)[name] == DOES_NOT_HOLD
 
 
-def test_checks_fail_when_adam_without_decay_generalises_too(make_history):
+def test_a_run_that_never_generalises_leaves_the_delay_and_the_collapse_untested(make_history):
     s = chapter.settings("book")
-    runs = runs_with_the_phenomena(make_history, s, no_decay=grokking_main(make_history, s.main))
-    with pytest.raises(AssertionError, match="without weight decay, validation accuracy did not reach 99%"):
-        chapter.check(chapter.measure(**runs), s)
+    main = grokking_main(make_history, s.main, val_acc=[0.0, 0.01, 0.02, 0.02, 0.02, 0.02])
+    got = verdicts(runs_with_the_phenomena(make_history, s, main=main), s)
+    assert got["validation_waits"] == got["val_loss_collapses"] == got["decay_speeds_grokking"] == NOT_TESTED
+    assert got["chance_at_fit"] == HOLDS
 
 
-@pytest.mark.parametrize("control,acc,claim", [
-    ("baseline", [0.0, 0.5] + [1.0] * 9, "the baseline window shows at least 2 spikes"),
-    ("Adam eps 1e-5", [0.0, 0.5] + [1.0] * 9, "Adam eps 1e-5 leaves spikes"),
-    ("float64 loss", [0.0, 0.5] + [1.0] * 9, "float64 loss leaves spikes"),
+def test_adam_without_decay_that_generalises_sooner_does_not_hold_and_as_soon_is_undecided(make_history):
+    s = chapter.settings("book")
+    sooner = grokking_main(make_history, s.main, val_acc=[0.0, 0.01, 0.5, 1.0, 1.0, 1.0])
+    assert verdicts(runs_with_the_phenomena(make_history, s, no_decay=sooner), s)["decay_speeds_grokking"] == DOES_NOT_HOLD
+    as_soon = runs_with_the_phenomena(make_history, s, no_decay=grokking_main(make_history, s.main))
+    assert verdicts(as_soon, s)["decay_speeds_grokking"] == UNDECIDED
+
+
+def test_a_budget_too_short_for_adam_without_decay_is_not_tested(make_history):
+    s = chapter.settings("book")
+    short = make_history(STEPS[:5], s.main, train_acc=[0.0, 0.5, 1.0, 1.0, 1.0], val_acc=[0.0] * 5)
+    runs = runs_with_the_phenomena(make_history, s, no_decay=short)  # ends at 4,000, where the main run reached 99%
+    assert verdicts(runs, s)["decay_speeds_grokking"] == NOT_TESTED
+
+
+@pytest.mark.parametrize("baseline, f64, name, verdict", [
+    (SMOOTH, SMOOTH, "spikes_after_fit", DOES_NOT_HOLD),
+    (THREE_SPIKES, THREE_SPIKES, "float64_removes_spikes", DOES_NOT_HOLD),
+    (SPIKY, SPIKY, "spikes_after_fit", UNDECIDED),  # two spikes: within the margin
+    (SMOOTH, SMOOTH, "float64_removes_spikes", NOT_TESTED),  # nothing to remove
 ])
-def test_checks_fail_when_a_control_goes_the_other_way(make_history, control, acc, claim):
+def test_the_spike_findings(make_history, baseline, f64, name, verdict):
     s = chapter.settings("book")
-    runs = runs_with_the_phenomena(make_history, s, controls={control: make_history(CONTROL_STEPS, train_acc=acc)})
-    with pytest.raises(AssertionError, match=claim):
-        chapter.check(chapter.measure(**runs), s)
+    controls = {"baseline": make_history(CONTROL_STEPS[:11], train_acc=baseline[:11]),
+                "float64 loss": make_history(CONTROL_STEPS[:11], train_acc=f64[:11]),
+                "Adam eps 1e-5": make_history(CONTROL_STEPS[:11], train_acc=SMOOTH[:11])}
+    assert verdicts(runs_with_the_phenomena(make_history, s, controls=controls), s)[name] == verdict
 
 
-def test_checks_follow_the_findings_the_settings_name(make_history):
-    s = dataclasses.replace(chapter.settings("book"), control_findings={"float64 loss": "removes"})  # Thilak's finding
-    spiky = runs_with_the_phenomena(make_history, s)
-    with pytest.raises(AssertionError, match="float64 loss removes the spikes"):
-        chapter.check(chapter.measure(**spiky), s)
-
-
-def test_checks_fail_when_more_data_does_not_help(make_history):
+def test_more_data_that_is_slower_does_not_hold_and_one_fraction_is_not_tested(make_history):
     s = chapter.settings("book")
     main = grokking_main(make_history, s.main)
     slower = grokking_main(make_history, s.main, val_acc=[0.0] * 5 + [1.0])
-    runs = runs_with_the_phenomena(make_history, s, sweep={"div": [main, slower]})
-    with pytest.raises(AssertionError, match="div: steps to 99% validation accuracy fall"):
+    assert verdicts(runs_with_the_phenomena(make_history, s, sweep={"div": [main, slower]}), s)[
+        "more_data_sooner"] == DOES_NOT_HOLD
+    one = {op: [main] for op in s.sweep}
+    assert verdicts(runs_with_the_phenomena(make_history, s, sweep=one), s)["more_data_sooner"] == NOT_TESTED
+
+
+def test_nothing_learns_tests_nothing_and_the_book_checks_fail(make_history):
+    s = chapter.settings("book")
+    flat = make_history(STEPS, s.main, train_acc=[0.01] * 6, val_acc=[0.01] * 6, train_loss=[4.6] * 6,
+                        val_loss=[4.6] * 6)
+    flat_controls = {name: make_history(CONTROL_STEPS, train_acc=[0.01] * 13) for name in chapter.CONTROL_NAMES}
+    runs = dict(main=flat, no_decay=flat, seeds=[flat], controls=flat_controls,
+                sweep={op: [flat] * len(r) for op, r in s.sweep.items()})
+    assert set(verdicts(runs, s).values()) == {NOT_TESTED}
+    with pytest.raises(AssertionError, match="failed checks"):
         chapter.check(chapter.measure(**runs), s)
 
 
-def test_an_operation_with_one_fraction_is_not_claimed_to_fall(make_history):
+def test_checks_assert_the_declared_verdicts(make_history):
     s = chapter.settings("book")
-    claims = [c.claim for c in chapter.check(chapter.measure(**runs_with_the_phenomena(make_history, s)), s)]
-    assert [c for c in claims if "fall as the training fraction grows" in c] == [
-        "div: steps to 99% validation accuracy fall as the training fraction grows"]
+    with pytest.raises(AssertionError, match="raising Adam's eps from 1e-8 to 1e-5 removes the spikes"):
+        chapter.check(chapter.measure(**runs_with_the_phenomena(make_history, s)), s)  # book declares it does not hold
+    nan = grokking_main(make_history, s.main, train_loss=[4.6, math.nan, 0.01, 0.001, 0.001, 0.001])
+    paper = dataclasses.replace(s, findings=chapter.PAPER)
+    with pytest.raises(AssertionError, match="every logged metric of every run is finite"):
+        chapter.check(chapter.measure(**runs_with_the_phenomena(make_history, s, main=nan)), paper)
 
 
 def test_smoke_asserts_only_the_mechanics(make_history, capsys):
@@ -243,3 +280,21 @@ def test_smoke_asserts_only_the_mechanics(make_history, capsys):
     flat = runs_with_the_phenomena(make_history, s, main=grokking_main(make_history, s.main, train_acc=[0.0] * 6))
     with pytest.raises(AssertionError, match="rose above chance"):
         chapter.check(chapter.measure(**flat), s)
+
+
+def test_glue_quotes_every_number_the_prose_uses(make_history):
+    s = chapter.settings("book")
+    r = chapter.measure(**runs_with_the_phenomena(make_history, s))
+    out = chapter.glued(r, s) | chapter.glued_costs({"grok": 2.0, "pre_ln": 1.0})
+    assert out["grok_cost_ratio"] == "2.0" and out["verdict_validation_waits"] == "holds"
+    assert out["train_99_step"] == "100" and out["no_decay_val_99"] == book.NOT_REACHED
+
+
+def test_a_turned_parameter_declares_nothing(make_history):
+    """The book's declared verdicts are for the book's own runs: with another budget they are printed, not asserted."""
+    assert chapter.settings("book").findings == chapter.BOOK_FINDINGS
+    assert chapter.settings("book", steps=6000, p=97).findings == chapter.BOOK_FINDINGS  # the profile's own values
+    s = chapter.settings("book", steps=3000)
+    assert s.findings is None
+    checks = chapter.check(chapter.measure(**runs_with_the_phenomena(make_history, s)), s)
+    assert [c for c in checks if not c.asserted] and all(c.passed for c in checks if c.asserted)
