@@ -137,3 +137,15 @@ def test_checks_at_a_profile_without_claims_skip_the_findings(capsys, make_histo
 def test_text_table_pads_columns_to_their_widest_cell():
     table = book.text_table(["run", "delay"], [["baseline", "31,500"], ["ce", "n/a"]])
     assert table.splitlines() == ["run       delay", "--------  ------", "baseline  31,500", "ce        n/a"]
+
+
+def test_turn_replaces_the_given_knobs_and_says_whether_any_differs():
+    @dataclasses.dataclass(frozen=True)
+    class Profile:
+        steps: int
+        findings: dict
+
+    preset = Profile(100, {"a": "holds"})
+    assert book.turn(preset) == (preset, False) and book.turn(preset, steps=None) == (preset, False)
+    assert book.turn(preset, steps=100) == (preset, False)
+    assert book.turn(preset, steps=200) == (Profile(200, {"a": "holds"}), True)

@@ -111,6 +111,8 @@ BAD_VALUES = {
     "alpha": [0, math.nan, math.inf, "8"],
     "op": ["pow"],
     "device": ["tpu"] + ([] if torch.cuda.is_available() else ["cuda"]),
+    "grid_seeds": [0, 2.0, 21],
+    "grid_points": [4, 1, "15"],
 }
 
 

@@ -2,6 +2,7 @@
 chapter's findings, and the one domain of seeds."""
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from grokutils.config import check_choice, check_int
@@ -34,3 +35,11 @@ def check_seed(seed: int, span: int = 1) -> int:
     the one domain [0, SEED_LIMIT); a clear error names the parameter and its range otherwise."""
     check_int("seed", seed, 0, SEED_LIMIT - span)
     return seed
+
+
+def turn(preset, **knobs):
+    """A chapter's profile (a frozen dataclass) with each knob the reader gave (not None) in its place, and whether any
+    differs from the profile's: ``(profile, turned)``. A turned profile's declared verdicts do not apply."""
+    given = {name: value for name, value in knobs.items() if value is not None}
+    turned = dataclasses.replace(preset, **given)
+    return turned, turned != preset

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 from grokutils.analysis.competition import ZONES, Zones, classify, critical_size, delay, memorised
 from grokutils.book import (DOES_NOT_HOLD, HOLDS, UNDECIDED, Checks, Evidence, Finding, asserts_findings, check_seed,
-                            judge_all, resolve_profile, verdict_glue)
-from grokutils.config import RunConfig, TrainConfig, resolve_device
+                            judge_all, resolve_profile, turn, verdict_glue)
+from grokutils.config import RunConfig, TrainConfig, check_int, resolve_device
 from grokutils.history import History
 from grokutils.recipes import nanda_adamw, nanda_model
 from grokutils.tasks import ModularConfig, MultiTaskConfig, RandomLabelConfig
@@ -179,7 +179,7 @@ class CompetitionSettings:
         multitask: ``{width: {ratio: [run per seed]}}`` (``RATIOS``).
         mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: ``dispatch.default_mode``).
         findings: each finding's name -> the verdict this profile's runs give (``book.VERDICTS``), which the Checks
-            assert.
+            assert (None: ``grid_seeds`` was turned away from the profile's; the verdicts are printed, not asserted).
         claims: whether this profile asserts the findings (False at ``smoke``).
         zones: the thresholds that name a run's zone; its ``general_acc`` is the level of D_crit and of the ungrokking
             threshold.
@@ -200,7 +200,7 @@ class CompetitionSettings:
     ungrok: dict
     multitask: dict
     mode: str | None
-    findings: dict
+    findings: dict | None
     claims: bool
     zones: Zones = Zones()
     ungrok_low: float = 0.5
@@ -275,12 +275,16 @@ def frac_for(n: int, total: int) -> float:
     return (n + 0.5) / total
 
 
-def settings(profile: str | None = None, seed: int = 0, device: str | None = None) -> CompetitionSettings:
-    """The chapter's runs at ``profile`` (the notebook's parameters)."""
+def settings(profile: str | None = None, grid_seeds: int | None = None, seed: int = 0,
+             device: str | None = None) -> CompetitionSettings:
+    """The chapter's runs at ``profile`` (the notebook's parameters); ``grid_seeds`` replaces the seeds of each grid
+    cell (None: the profile's), and then the profile's declared verdicts do not apply."""
     profile = resolve_profile(profile)
-    check_seed(seed, max(PROFILES[profile].n_seeds, PROFILES[profile].grid_seeds))
+    check_int("grid_seeds", grid_seeds, 1, 20, none_ok=True)
+    pre, turned = turn(PROFILES[profile], grid_seeds=grid_seeds)
+    check_seed(seed, max(pre.n_seeds, pre.grid_seeds))
     resolve_device(device)
-    pre, seeds = PROFILES[profile], [seed + k for k in range(PROFILES[profile].n_seeds)]
+    seeds = [seed + k for k in range(pre.n_seeds)]
     capacity = {w: [_run(pre, RandomLabelConfig(p=pre.p, frac_train=pre.cap_frac, seed=s, label_seed=s), w, s,
                          pre.cap_steps, stop=False) for s in seeds] for w in pre.cap_widths}
     grid_seeds = [seed + k for k in range(pre.grid_seeds)]
@@ -293,7 +297,7 @@ def settings(profile: str | None = None, seed: int = 0, device: str | None = Non
                                                    mem_ratio=r, seed=s, label_seed=s), w, s, pre.mt_steps)
                          for s in seeds] for r in RATIOS} for w in pre.mt_widths}
     return CompetitionSettings(profile, device, seed, pre.p, capacity, grid, parent, ungrok, multitask, pre.mode,
-                               pre.findings, claims=asserts_findings(profile))
+                               None if turned else pre.findings, claims=asserts_findings(profile))
 
 
 def _addition(pre: CompetitionProfile, n: int, seed: int, **fields) -> ModularConfig:

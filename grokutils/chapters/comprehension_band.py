@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 from grokutils.analysis import band
 from grokutils.book import (DOES_NOT_HOLD, HOLDS, NOT_TESTED, Checks, Evidence, Finding, asserts_findings, check_seed,
-                            fmt, fmt_step, judge_all, resolve_profile, verdict_glue)
-from grokutils.config import RunConfig, resolve_device
+                            fmt, fmt_step, judge_all, resolve_profile, turn, verdict_glue)
+from grokutils.config import RunConfig, check_int, resolve_device
 from grokutils.history import History
 from grokutils.recipes import power_run
 from grokutils.tasks.modular import ModularConfig
@@ -132,7 +132,7 @@ class BandSettings:
             N/B is closest (on a log scale) to the band's centre, and of the cell at that N farthest from it.
         mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: ``dispatch.default_mode``).
         findings: each finding's name -> the verdict this profile's runs give (``book.VERDICTS``), which the Checks
-            assert.
+            assert (None: the budget was turned away from the profile's; the verdicts are printed, not asserted).
         claims: whether this profile asserts the chapter's findings (False at ``smoke``).
         threshold: the accuracy both curves must reach (95%).
         band: the poster's band of N/B.
@@ -154,7 +154,7 @@ class BandSettings:
     grid: dict
     examples: dict
     mode: str | None
-    findings: dict
+    findings: dict | None
     claims: bool
     threshold: float = THRESHOLD
     band: tuple[float, float] = BAND
@@ -198,16 +198,19 @@ def n_train(p: int) -> int:
     return ModularConfig(op="div", p=p, frac_train=FRAC_TRAIN).n_train
 
 
-def settings(profile: str | None = None, seed: int = 0, device: str | None = None) -> BandSettings:
-    """The chapter's grid at ``profile`` (the notebook's parameters)."""
+def settings(profile: str | None = None, steps: int | None = None, seed: int = 0,
+             device: str | None = None) -> BandSettings:
+    """The chapter's grid at ``profile`` (the notebook's parameters); ``steps`` replaces each run's budget (None: the
+    profile's), and then the profile's declared verdicts do not apply."""
     profile = resolve_profile(profile)
-    preset = PROFILES[profile]
+    check_int("steps", steps, 10, none_ok=True)
+    preset, turned = turn(PROFILES[profile], steps=steps)
     check_seed(seed, len(preset.variants))
     resolve_device(device)
     grid = {(p, b): tuple(_run(p, b, seed + i, scale, wd, preset) for i, (scale, wd) in enumerate(preset.variants))
             for p in preset.primes for b in preset.batch_sizes if n_train(p) / b >= preset.min_ratio}
     return BandSettings(profile, device, seed, preset.primes, preset.batch_sizes, preset.variants, grid,
-                        _examples(grid), mode=preset.mode, findings=preset.findings,
+                        _examples(grid), mode=preset.mode, findings=None if turned else preset.findings,
                         claims=asserts_findings(profile))
 
 

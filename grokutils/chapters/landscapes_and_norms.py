@@ -23,9 +23,9 @@ import torch
 from grokutils import dryrun
 from grokutils.analysis import landscape
 from grokutils.book import (HOLDS, UNDECIDED, Checks, Evidence, Finding, asserts_findings, check_seed,
-                            fmt, fmt_step, judge_all, resolve_profile, verdict_glue)
+                            fmt, fmt_step, judge_all, resolve_profile, turn, verdict_glue)
 from grokutils.chapters import comprehension_band as band_chapter
-from grokutils.config import RunConfig, resolve_device
+from grokutils.config import RunConfig, check_int, resolve_device
 from grokutils.history import History
 
 THRESHOLD = band_chapter.THRESHOLD
@@ -110,7 +110,7 @@ class LandscapeSettings:
         max_examples: each loss is the mean over the first this many examples of the (shuffled) training and
             validation sets (None: all of them).
         findings: each finding's name -> the verdict this profile's runs give (``book.VERDICTS``), which the Checks
-            assert.
+            assert (None: ``grid_points`` was turned away from the profile's; the verdicts are printed, not asserted).
         n_directions: pairs of random directions (seeds ``seed``, ``seed + 1``, ...) on which the landscape numbers are
             measured; the figures show the first.
         claims: whether this profile asserts the findings (False at ``smoke``).
@@ -125,7 +125,7 @@ class LandscapeSettings:
     candidates: dict
     grid_size: int
     max_examples: int | None
-    findings: dict
+    findings: dict | None
     claims: bool
     n_directions: int = 1
     mode: str | None = None
@@ -164,18 +164,26 @@ def _describe_run(cfg: RunConfig) -> str:
             f"initialisation scale {cfg.model.init_scale:g}, weight decay {t.weight_decay:g}")
 
 
-def settings(profile: str | None = None, seed: int = 0, device: str | None = None) -> LandscapeSettings:
-    """The chapter's settings at ``profile`` (the notebook's parameters)."""
+def settings(profile: str | None = None, grid_points: int | None = None, seed: int = 0,
+             device: str | None = None) -> LandscapeSettings:
+    """The chapter's settings at ``profile`` (the notebook's parameters); ``grid_points`` replaces the landscape's
+    points along each direction (None: the profile's), and then the profile's declared verdicts do not apply."""
     profile = resolve_profile(profile)
+    check_int("grid_points", grid_points, 3, 201, none_ok=True)
+    if grid_points is not None and grid_points % 2 == 0:
+        raise ValueError(f"grid_points={grid_points!r} must be odd (the trained weights are the grid's centre); "
+                         "allowed values: an odd integer in [3, 201], or None")
     check_seed(seed, 16)
     resolve_device(device)
-    preset, grid = PROFILES[profile], band_chapter.settings(profile, seed=seed, device=device)
+    (preset, turned), grid = turn(PROFILES[profile], grid=grid_points), band_chapter.settings(profile, seed=seed,
+                                                                                              device=device)
     picked = preset.optima == "widest gap"
     optima = {} if picked else {name: grid.examples[where] for name, where in preset.optima.items()}
     candidates = dict(grid.grid) if picked else {}
     # a dry run (tests) evaluates a small grid on few examples: the real sizes take minutes at book, hours at paper
     return LandscapeSettings(profile, device, seed, optima, candidates, dryrun.at_most(preset.grid, 5),
-                             dryrun.at_most(preset.max_examples, 64), preset.findings, claims=asserts_findings(profile),
+                             dryrun.at_most(preset.max_examples, 64), None if turned else preset.findings,
+                             claims=asserts_findings(profile),
                              n_directions=preset.n_directions, mode=grid.mode)
 
 

@@ -16,9 +16,9 @@ import math
 from dataclasses import dataclass
 
 from grokutils.book import (DOES_NOT_HOLD, HOLDS, NOT_TESTED, UNDECIDED, Checks, Evidence, Finding, asserts_findings,
-                            check_seed, fmt, fmt_step, judge_all, resolve_profile, verdict_glue)
+                            check_seed, fmt, fmt_step, judge_all, resolve_profile, turn, verdict_glue)
 from grokutils.chapters import omnigrok_mnist
-from grokutils.config import RunConfig, resolve_device
+from grokutils.config import RunConfig, check_int, resolve_device
 from grokutils.history import History
 from grokutils.recipes import omnigrok_recipe
 from grokutils.tasks.mnist import MNIST_FILES, MNISTConfig
@@ -124,7 +124,7 @@ class AblationSettings:
         trivial: ``{"α = 8": run, "α = 1": run}``: the recipe on MNIST digits 0 against 1.
         mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: ``dispatch.default_mode``).
         findings: each finding's name -> the verdict this profile's runs give (``book.VERDICTS``), which the Checks
-            assert.
+            assert (None: ``steps`` was turned away from the profile's; the verdicts are printed, not asserted).
         claims: whether this profile asserts the chapter's findings (False at ``smoke``).
         fit_acc: a run has fitted when its training accuracy first reaches this (100%) ...
         fit_fallback: ... or, for a run that never does, this (95%).
@@ -145,7 +145,7 @@ class AblationSettings:
     wine: dict
     trivial: dict
     mode: str | None
-    findings: dict
+    findings: dict | None
     claims: bool
     fit_acc: float = 1.0
     fit_fallback: float = 0.95
@@ -188,12 +188,15 @@ class AblationSettings:
                 f"({self.fit_fallback:.0%} for a run that never gets there)"]
 
 
-def settings(profile: str | None = None, seed: int = 0, device: str | None = None) -> AblationSettings:
-    """The chapter's runs at ``profile`` (the notebook's parameters)."""
+def settings(profile: str | None = None, steps: int | None = None, seed: int = 0,
+             device: str | None = None) -> AblationSettings:
+    """The chapter's runs at ``profile`` (the notebook's parameters); ``steps`` replaces the variants' budget (None: the
+    profile's), and then the profile's declared verdicts do not apply."""
     profile = resolve_profile(profile)
+    check_int("steps", steps, 30, none_ok=True)
     check_seed(seed)
     resolve_device(device)
-    preset = PROFILES[profile]
+    preset, turned = turn(PROFILES[profile], steps=steps)
     baseline = omnigrok_mnist.settings(profile, seed=seed).grokking
     short = baseline.replace(steps=preset.steps, n_logs=preset.n_logs)
     variants = {name: short.replace(**change) for name, change in VARIANTS.items()}
@@ -203,7 +206,7 @@ def settings(profile: str | None = None, seed: int = 0, device: str | None = Non
     task = MNISTConfig(train_points=preset.trivial[0], test_points=preset.trivial[1], digits=TRIVIAL_DIGITS)
     trivial = {f"α = {a:g}": omnigrok_recipe(task, a, preset.trivial_steps, seed, **recipe) for a in (ALPHA, 1.0)}
     return AblationSettings(profile, device, seed, baseline, variants, wine, trivial, preset.mode,
-                            preset.findings, claims=asserts_findings(profile))
+                            None if turned else preset.findings, claims=asserts_findings(profile))
 
 
 

@@ -52,3 +52,4 @@ def test_run_all_trains_the_runs_others_start_from_first():
 
     runset.run_all(FakeSettings({"child": child, "parent": parent}, mode=None), load_many, mode="sequential")
     assert calls == [[parent], [child]]
+

@@ -217,3 +217,9 @@ def test_measure_reads_zones_critical_sizes_and_accuracies_off_the_runs(make_his
     glued = chapter.glued(r, s)
     assert glued["d_crit_by_width"] == "width 8: 90, width 16: 90" and glued["ungrok_threshold"] == "60"
     assert glued["verdict_ungrokking"] == "holds" and glued["zone_counts"] == "grokking 2, memorisation 2"
+
+
+def test_turned_grid_seeds_declare_nothing():
+    assert chapter.settings("book").findings == chapter.BOOK_FINDINGS
+    s = chapter.settings("book", grid_seeds=5)
+    assert s.findings is None and all(len(runs) == 5 for cells in s.grid.values() for runs in cells.values())

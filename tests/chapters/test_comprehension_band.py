@@ -187,3 +187,10 @@ def test_one_reached_cell_inside_the_band_is_too_few_to_compare(make_history):
     results = chapter.measure(histories, s)
     assert results["n_in_band"] == 1 and results["median_delay_in_band"] == 0 < results["median_delay_outside"]
     assert verdicts_of(results, s)["band_shortest"] == NOT_TESTED
+
+
+def test_a_turned_budget_declares_nothing():
+    assert chapter.settings("book").findings == chapter.BOOK_FINDINGS
+    s = chapter.settings("book", steps=30_000)
+    assert s.findings is None and all(r.train.steps == 30_000 for cell in s.grid.values() for r in cell)
+    assert chapter.settings("book", steps=4000).findings == chapter.BOOK_FINDINGS  # the profile's own value

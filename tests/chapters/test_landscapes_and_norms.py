@@ -185,3 +185,11 @@ def test_landscapes_centre_on_the_trained_weights(tmp_path, monkeypatch):
         assert land["surfaces"][name]["train"].shape == (s.grid_size, s.grid_size)
         assert torch.allclose(land["lines"][name]["train"], land["surfaces"][name]["train"][:, centre], rtol=1e-4)
     assert set(landscape.filter_norms(h.final_state["embed.W_E"], 0).shape) == {h.config.model.d_vocab}
+
+
+def test_a_turned_grid_declares_nothing():
+    assert chapter.settings("book").findings == chapter.BOOK_FINDINGS
+    s = chapter.settings("book", grid_points=31)
+    assert s.findings is None and s.grid_size == 31
+    with pytest.raises(ValueError, match="grid_points=30 must be odd"):
+        chapter.settings("book", grid_points=30)

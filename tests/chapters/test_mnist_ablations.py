@@ -159,3 +159,9 @@ def test_a_delay_is_not_having_generalised_by_ten_times_the_fit_step(make_histor
     assert row["delayed"] is delayed and row["last_step"] == 20_000
     assert chapter.fmt_delay(row) == ("n/a" if fit is None else f"more than {20_000 - fit:,}" if general is None
                                       else f"{general - fit:,}")
+
+
+def test_a_turned_budget_declares_nothing():
+    assert chapter.settings("book").findings == chapter.BOOK_FINDINGS
+    s = chapter.settings("book", steps=60_000)
+    assert s.findings is None and all(cfg.train.steps == 60_000 for cfg in s.variants.values())
