@@ -113,6 +113,8 @@ BAD_VALUES = {
     "device": ["tpu"] + ([] if torch.cuda.is_available() else ["cuda"]),
     "grid_seeds": [0, 2.0, 21],
     "grid_points": [4, 1, "15"],
+    "mlp_steps": [0, 1e3], "lstm_steps": [0, "8000"],
+    "intervention_steps": [0, 2.5], "operation_steps": [-1, "3000"],
 }
 
 

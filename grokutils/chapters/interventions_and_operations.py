@@ -22,8 +22,8 @@ from dataclasses import dataclass
 
 from grokutils.analysis.symmetry import mirror_share
 from grokutils.book import (DOES_NOT_HOLD, HOLDS, NOT_TESTED, UNDECIDED, Checks, Evidence, Finding, asserts_findings, check_seed,
-                            fmt_fraction, judge_all, resolve_profile, verdict_glue)
-from grokutils.config import RunConfig, resolve_device
+                            fmt_fraction, judge_all, resolve_profile, turn, verdict_glue)
+from grokutils.config import RunConfig, check_int, resolve_device
 from grokutils.history import History
 from grokutils.recipes import nanda_model, nanda_run, power_model
 from grokutils.tasks import ModularConfig, PermutationConfig
@@ -197,7 +197,7 @@ class InterventionSettings:
         grok: whether the operations train ``openai/grok``'s 2-layer model (``paper``) or Nanda et al.'s 1-layer one.
         mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: ``dispatch.default_mode``).
         findings: each finding's name -> the verdict this profile's runs give (``book.VERDICTS``), which the Checks
-            assert.
+            assert (None: a budget was turned away from the profile's; the verdicts are printed, not asserted).
         claims: whether this profile asserts the chapter's findings (False at ``smoke``).
         level: a point *reaches* the level when its best validation accuracy within the budget (the mean over its
             seeds) is at least this (99%, the issue's table) ...
@@ -216,7 +216,7 @@ class InterventionSettings:
     minibatch: int
     grok: bool
     mode: str | None
-    findings: dict
+    findings: dict | None
     claims: bool
     level: float = 0.99
     cubic_acc: float = 0.95
@@ -266,12 +266,17 @@ def run_label(group: str, fraction: float, k: int = 0) -> str:
     return f"{group}, {fraction:.0%}" + (f", seed {k}" if k else "")
 
 
-def settings(profile: str | None = None, seed: int = 0, device: str | None = None) -> InterventionSettings:
-    """The chapter's runs at ``profile`` (the notebook's parameters)."""
+def settings(profile: str | None = None, intervention_steps: int | None = None, operation_steps: int | None = None,
+             seed: int = 0, device: str | None = None) -> InterventionSettings:
+    """The chapter's runs at ``profile`` (the notebook's parameters); ``intervention_steps`` and ``operation_steps``
+    replace the interventions' and the modular operations' budgets (None: the profile's; S5 keeps its own), and then
+    the profile's declared verdicts do not apply."""
     profile = resolve_profile(profile)
-    check_seed(seed, PROFILES[profile].n_seeds)
+    check_int("intervention_steps", intervention_steps, 10, none_ok=True)
+    check_int("operation_steps", operation_steps, 10, none_ok=True)
+    pre, turned = turn(PROFILES[profile], i_steps=intervention_steps, o_steps=operation_steps)
+    check_seed(seed, pre.n_seeds)
     resolve_device(device)
-    pre = PROFILES[profile]
     interventions = {name: {f: [_intervention(pre, name, f, seed)] for f in pre.i_fractions}
                      for name in INTERVENTIONS}
     operations = {}
@@ -279,7 +284,7 @@ def settings(profile: str | None = None, seed: int = 0, device: str | None = Non
         fractions = pre.s5_fractions if OPERATIONS[op][0] == "S5" else pre.o_fractions
         operations[op] = {f: [_operation(pre, op, f, seed + k) for k in range(pre.n_seeds)] for f in fractions}
     return InterventionSettings(profile, device, seed, pre.p, interventions, operations, pre.minibatch,
-                                pre.grok, pre.mode, pre.findings, claims=asserts_findings(profile))
+                                pre.grok, pre.mode, None if turned else pre.findings, claims=asserts_findings(profile))
 
 
 def _intervention(pre: InterventionProfile, name: str, fraction: float, seed: int) -> RunConfig:

@@ -214,3 +214,9 @@ def test_points_that_reach_the_level_only_at_their_last_update_are_named(make_hi
                                     train_loss=[1.0] * len(STEPS))
     r = chapter.measure(hs, s)
     assert chapter.at_budget_edge(r, s) == ["AdamW, 60%"] and chapter.glued(r, s)["edge_points"] == "AdamW, 60%"
+
+
+def test_turned_budgets_declare_nothing():
+    assert chapter.settings("book").findings == chapter.BOOK_FINDINGS
+    s = chapter.settings("book", operation_steps=6000)
+    assert s.findings is None and chapter.settings("book", intervention_steps=1800).findings is None

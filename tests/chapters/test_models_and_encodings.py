@@ -214,3 +214,10 @@ def test_smoke_asserts_only_the_mechanics(make_history, capsys):
     s = chapter.settings("smoke")
     chapter.check(chapter.measure(histories(make_history, s, **{"simple encoding, 30%": (None, None)}), s), s)
     assert "asserts only the mechanics" in capsys.readouterr().out
+
+
+def test_turned_budgets_declare_nothing():
+    assert chapter.settings("book").findings == chapter.BOOK_FINDINGS
+    s = chapter.settings("book", mlp_steps=20_000)
+    assert s.findings is None and s.models["MLP"][0.45].train.steps == 20_000
+    assert chapter.settings("book", lstm_steps=8000).findings == chapter.BOOK_FINDINGS  # the profile's own value
