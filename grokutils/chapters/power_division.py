@@ -18,7 +18,6 @@ openai/grok's architecture and the paper's budgets; ``smoke`` is a tiny model fo
 """
 from __future__ import annotations
 
-import itertools
 import math
 import statistics
 from dataclasses import dataclass
@@ -310,9 +309,6 @@ def fmt_median_range(summary: dict) -> str:
     return f"{median} ({fmt_step(summary['min'])} to {fmt_step(summary['max'])}, {summary['n']} seeds{note})"
 
 
-def falls_monotonically(steps: list[int | None]) -> bool:
-    """True when every run reached the target and each larger fraction took no more steps than the one before."""
-    return None not in steps and all(b <= a for a, b in itertools.pairwise(steps))
 
 
 def _val_acc_at(history: History, step: int | None) -> float | None:
@@ -364,7 +360,6 @@ def measure(main: History, no_decay: History, seeds: list[History], controls: di
         "spikes": {name: count_spikes(h, spike_level, until=until) for name, h in controls.items()},
         "sweep_steps_99": sweep_steps,
         "sweep_budget": {op: [int(h.config.train.steps) for h in hs] for op, hs in sweep.items()},
-        "sweep_monotone": {op: falls_monotonically(s) for op, s in sweep_steps.items()},
         "finite": all(h.is_finite() for h in everything),
     }
 

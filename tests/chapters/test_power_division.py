@@ -119,9 +119,6 @@ def test_median_and_range_counts_unreached_runs_as_slowest():
         chapter.median_and_range([])
 
 
-def test_falls_monotonically():
-    assert chapter.falls_monotonically([4000, 2000, 900]) and chapter.falls_monotonically([900])
-    assert not chapter.falls_monotonically([2000, 2500, 900]) and not chapter.falls_monotonically([None, 900])
 
 
 def test_run_all_asks_for_every_run_once_and_sorts_them_back():
