@@ -115,6 +115,7 @@ BAD_VALUES = {
     "grid_points": [4, 1, "15"],
     "mlp_steps": [0, 1e3], "lstm_steps": [0, "8000"],
     "intervention_steps": [0, 2.5], "operation_steps": [-1, "3000"],
+    "n_alphas": [4, 3, 43, 11.0], "modular_steps": [10, "3000"],
 }
 
 

@@ -38,9 +38,9 @@ from dataclasses import dataclass
 from grokutils import book
 from grokutils.analysis import lu
 from grokutils.book import (DOES_NOT_HOLD, HOLDS, Checks, Evidence, Finding, asserts_findings, check_seed, fmt_pct,
-                            fmt_step, judge_all, resolve_profile, verdict_glue)
+                            fmt_step, judge_all, resolve_profile, turn, verdict_glue)
 from grokutils.chapters import omnigrok_mnist
-from grokutils.config import RunConfig, resolve_device
+from grokutils.config import RunConfig, check_int, resolve_device
 from grokutils.history import History, steps_to_each
 from grokutils.recipes import nanda_run, omnigrok_mnist_run
 from grokutils.tasks.mnist import MNIST_FILES
@@ -71,6 +71,7 @@ accuracy."""
 MAX_DELAY_RATIO = 0.2
 """Holding the norm fixed removes the delay when the constrained run's delay is under this share of the ordinary's."""
 DELAY_ACC = 0.95
+MIN_MODULAR_STEPS = 50  # the least budget ``modular_steps`` takes (the smoke profile trains 60 epochs)
 """Training and test accuracy that define the grokking delay (95%, as Li and Sakib's poster defines it)."""
 SOURCE = "liu2023omnigrok"
 _FITTED = f"some run at that size fitted its training set (best training error at most {FIT_TOL:.0%})"
@@ -134,52 +135,111 @@ def omnigrok_sizes() -> list[int]:
 
 
 @dataclass(frozen=True)
-class LuProfile:
-    """What a profile sets: the keyword arguments of each group of runs, and the verdicts it declares.
+class LandscapeGroup:
+    """The landscape's runs (``landscape_runs``'s arguments) and the training-set sizes, one landscape each.
 
     Attributes:
-        landscape: ``landscape_runs``'s arguments (``n_alphas``, ``steps``, ``batch_size``, ``eval_every``,
-            ``test_points``) and the training-set ``sizes``, one landscape each.
-        wd: ``wd_runs``'s arguments (``weight_decays``, ``steps``, ``n_logs``) and ``general_acc``, the test accuracy
-            that counts as generalised.
-        modular: ``modular_runs``'s arguments for the ordinary and the constrained transformer.
-        probe: ``modular_runs``'s arguments for the cost probe (a few steps of the paper's setting, timed).
+        n_alphas: the number of values of α on the log grid over [0.1, 10] (odd, so that α = 1 is on it).
+        sizes: the training-set sizes, ascending.
+        steps: each run's training steps (a multiple of ``eval_every``).
+        batch_size: the minibatch size (smaller training sets train full batch).
+        eval_every: steps between evaluations.
+        test_points: the test images each evaluation uses (the first of the test set).
+    """
+
+    n_alphas: int
+    sizes: tuple
+    steps: int
+    batch_size: int
+    eval_every: int
+    test_points: int
+
+
+@dataclass(frozen=True)
+class WdGroup:
+    """The weight-decay sweep (``wd_runs``'s arguments).
+
+    Attributes:
+        weight_decays: the weight decays, one run each.
+        steps: each run's budget (it stops earlier once it passes ``general_acc``).
+        n_logs: the number of evaluations over the budget.
+        general_acc: the test accuracy that counts as generalised.
+    """
+
+    weight_decays: tuple
+    steps: int
+    n_logs: int
+    general_acc: float
+
+
+@dataclass(frozen=True)
+class ModularGroup:
+    """The modular-addition pair (``modular_runs``'s arguments): Nanda et al.'s 1-layer transformer.
+
+    Attributes:
+        p: the modulus.
+        frac_train: the share of the p² pairs in the training set.
+        steps: the full-batch epochs of each run's budget.
+        d_model, n_heads, d_head, d_mlp: the transformer's widths.
+    """
+
+    p: int
+    frac_train: float
+    steps: int
+    d_model: int = 128
+    n_heads: int = 4
+    d_head: int = 32
+    d_mlp: int = 512
+
+
+@dataclass(frozen=True)
+class LuProfile:
+    """What a profile sets: each group of runs, and the verdicts it declares.
+
+    Attributes:
+        landscape: the landscape's runs and training-set sizes.
+        wd: the weight-decay sweep.
+        modular: the ordinary and the constrained transformer.
+        probe: the cost probe (a few steps of the paper's setting, timed).
         trajectory_size: the training-set size of the trajectory (the MNIST chapter's run); one of the landscape's.
         findings: each finding's name -> the verdict this profile's runs give, which the Checks assert.
     """
 
-    landscape: dict
-    wd: dict
-    modular: dict
-    probe: dict
+    landscape: LandscapeGroup
+    wd: WdGroup
+    modular: ModularGroup
+    probe: ModularGroup
     trajectory_size: int
     findings: dict
 
 
+PROBE = ModularGroup(p=113, frac_train=0.3, steps=20)
+"""The cost probe at ``book`` and ``paper``: 20 epochs of the paper's setting."""
 PROFILES = {
     "smoke": LuProfile(
-        landscape=dict(n_alphas=5, sizes=(100, 200), steps=60, batch_size=50, eval_every=20, test_points=500),
-        wd=dict(weight_decays=(0.1, 0.2, 0.4, 0.7, 1.0), steps=60, n_logs=20, general_acc=0.3),
-        modular=dict(p=23, frac_train=0.5, steps=60, d_model=32, n_heads=4, d_head=8, d_mlp=64),
-        probe=dict(p=23, frac_train=0.3, steps=4, d_model=32, n_heads=4, d_head=8, d_mlp=64),
+        landscape=LandscapeGroup(n_alphas=5, sizes=(100, 200), steps=60, batch_size=50, eval_every=20, test_points=500),
+        wd=WdGroup(weight_decays=(0.1, 0.2, 0.4, 0.7, 1.0), steps=60, n_logs=20, general_acc=0.3),
+        modular=ModularGroup(p=23, frac_train=0.5, steps=60, d_model=32, n_heads=4, d_head=8, d_mlp=64),
+        probe=ModularGroup(p=23, frac_train=0.3, steps=4, d_model=32, n_heads=4, d_head=8, d_mlp=64),
         trajectory_size=200,
         findings=PAPER,
     ),
     "book": LuProfile(
-        landscape=dict(n_alphas=11, sizes=(268, 1000, 7196), steps=3000, batch_size=100, eval_every=100,
-                       test_points=2000),
-        wd=dict(weight_decays=(0.1, 0.15, 0.2, 0.3, 0.5, 1.0), steps=15_000, n_logs=120, general_acc=0.8),
-        modular=dict(p=97, frac_train=0.5, steps=3000, d_model=128, n_heads=4, d_head=32, d_mlp=512),
-        probe=dict(p=113, frac_train=0.3, steps=20, d_model=128, n_heads=4, d_head=32, d_mlp=512),
+        landscape=LandscapeGroup(n_alphas=11, sizes=(268, 1000, 7196), steps=3000, batch_size=100, eval_every=100,
+                                 test_points=2000),
+        wd=WdGroup(weight_decays=(0.1, 0.15, 0.2, 0.3, 0.5, 1.0), steps=15_000, n_logs=120, general_acc=0.8),
+        modular=ModularGroup(p=97, frac_train=0.5, steps=3000),
+        probe=PROBE,
         trajectory_size=1000,
         findings=BOOK_FINDINGS,
     ),
     "paper": LuProfile(
-        landscape=dict(n_alphas=21, sizes=tuple(omnigrok_sizes()), steps=10_000, batch_size=100, eval_every=50,
-                       test_points=2000),
-        wd=dict(weight_decays=(0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3), steps=200_000, n_logs=300, general_acc=0.8),
-        modular=dict(p=113, frac_train=0.3, steps=40_000, d_model=128, n_heads=4, d_head=32, d_mlp=512),
-        probe=dict(p=113, frac_train=0.3, steps=20, d_model=128, n_heads=4, d_head=32, d_mlp=512),
+        landscape=LandscapeGroup(n_alphas=21, sizes=tuple(omnigrok_sizes()), steps=10_000, batch_size=100,
+                                 eval_every=50, test_points=2000),
+        wd=WdGroup(weight_decays=(0.01, 0.02, 0.03, 0.05, 0.1, 0.2, 0.3), steps=200_000, n_logs=300,
+                   general_acc=0.8),
+        modular=ModularGroup(p=113, frac_train=0.3, steps=40_000),
+        probe=PROBE,
         trajectory_size=1000,
         findings=PAPER,
     ),
@@ -206,7 +266,8 @@ class LuMechanismSettings:
         paper_epochs: the epochs of the paper's modular runs (the cost probe's projection).
         general_acc: test accuracy that counts as "generalised" in the weight-decay sweep.
         findings: each finding's name (``FINDINGS``) -> the verdict this profile's runs give (``book.VERDICTS``),
-            which the Checks assert: ``PAPER`` at ``smoke`` and ``paper``, ``BOOK_FINDINGS`` at ``book``.
+            which the Checks assert: ``PAPER`` at ``smoke`` and ``paper``, ``BOOK_FINDINGS`` at ``book``; None when a
+            knob was turned (nothing declared).
         claims: whether this profile asserts the chapter's findings (False at ``smoke``).
         mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: ``dispatch.default_mode``); the
             cost probe always trains one run at a time, since it is timed.
@@ -238,7 +299,7 @@ class LuMechanismSettings:
     cost_probe: tuple[RunConfig, RunConfig]
     paper_epochs: int
     general_acc: float
-    findings: dict
+    findings: dict | None
     claims: bool
     mode: str | None = None
     fit_tol: float = FIT_TOL
@@ -316,67 +377,80 @@ def alpha_grid(n: int, low: float = 0.1, high: float = 10.0) -> list[float]:
     return [low * math.exp(i * step) for i in range(n)]
 
 
-def landscape_runs(size: int, n_alphas: int, steps: int, batch_size: int, eval_every: int, test_points: int,
-                   seed: int) -> tuple[RunConfig, ...]:
-    """Omnigrok's MNIST run on the first ``size`` images at each α of the grid, norm fixed, no weight decay.
+def landscape_runs(size: int, group: LandscapeGroup, seed: int) -> tuple[RunConfig, ...]:
+    """Omnigrok's MNIST run on the first ``size`` images at each α of ``group``'s grid, norm fixed, no weight decay.
 
-    Evaluated every ``eval_every`` steps (``steps`` must be a multiple) on the training set and the
-    first ``test_points`` test images. Training sets smaller than ``batch_size`` train full batch, as
+    Evaluated every ``group.eval_every`` steps (``group.steps`` must be a multiple) on the training set and the
+    first ``group.test_points`` test images. Training sets smaller than the batch size train full batch, as
     the authors' data loader gives them.
     """
-    if steps % eval_every:
-        raise ValueError(f"steps={steps} must be a multiple of eval_every={eval_every}")
-    base = omnigrok_mnist_run(1.0, steps, seed, train_points=size, test_points=test_points,
-                              batch_size=min(batch_size, size), n_logs=steps // eval_every + 1)
+    steps, every = group.steps, group.eval_every
+    if steps % every:
+        raise ValueError(f"steps={steps} must be a multiple of eval_every={every}")
+    base = omnigrok_mnist_run(1.0, steps, seed, train_points=size, test_points=group.test_points,
+                              batch_size=min(group.batch_size, size), n_logs=steps // every + 1)
     return tuple(base.replace(init_scale=a, fixed_norm=True, weight_decay=0.0, log_spacing="linear")
-                 for a in alpha_grid(n_alphas))
+                 for a in alpha_grid(group.n_alphas))
 
 
-def wd_runs(base: RunConfig, weight_decays, steps: int, n_logs: int, general_acc: float) -> tuple[RunConfig, ...]:
-    """``base`` (unconstrained) at each weight decay, each stopping once it passes ``general_acc``."""
-    return tuple(base.replace(weight_decay=wd, steps=steps, n_logs=n_logs, stop_at_val_acc=general_acc)
-                 for wd in sorted(weight_decays))
+def wd_runs(base: RunConfig, group: WdGroup) -> tuple[RunConfig, ...]:
+    """``base`` (unconstrained) at each of ``group``'s weight decays, each stopping once it passes its
+    ``general_acc``."""
+    return tuple(base.replace(weight_decay=wd, steps=group.steps, n_logs=group.n_logs,
+                              stop_at_val_acc=group.general_acc) for wd in sorted(group.weight_decays))
 
 
-def modular_runs(p: int, frac_train: float, steps: int, seed: int, delay_acc: float,
-                 **widths) -> tuple[RunConfig, RunConfig]:
-    """Nanda's run on a+b mod ``p`` (weight decay 1), and the constrained run (see module doc).
+def modular_runs(group: ModularGroup, seed: int, delay_acc: float) -> tuple[RunConfig, RunConfig]:
+    """Nanda's run on a+b mod p (weight decay 1), and the constrained run (see module doc), as ``group`` sets them.
 
     Logged about 400 times, no checkpoints; each stops once its test accuracy passes ``delay_acc``,
     so the grokking delay is known as soon as possible.
     """
-    standard = nanda_run(p, frac_train, steps, log_every=max(1, steps // 400), seed=seed, **widths).replace(
-        stop_at_val_acc=delay_acc)
+    g = group
+    standard = nanda_run(g.p, g.frac_train, g.steps, log_every=max(1, g.steps // 400), seed=seed, d_model=g.d_model,
+                         n_heads=g.n_heads, d_head=g.d_head, d_mlp=g.d_mlp).replace(stop_at_val_acc=delay_acc)
     return standard, standard.replace(init_scale=CONSTRAINED_INIT, fixed_norm=True, weight_decay=0.0)
 
 
-def settings(profile: str | None = None, seed: int = 0, device: str | None = None) -> LuMechanismSettings:
+def _check_knobs(n_alphas, modular_steps) -> None:
+    """Raise ValueError naming the knob and its allowed values unless each is None or allowed."""
+    allowed = "allowed values: an odd integer in [5, 41] (α = 1 on the grid, a U needs inner points), or None"
+    check_int("n_alphas", n_alphas, 5, 41, none_ok=True)
+    if n_alphas is not None and n_alphas % 2 == 0:
+        raise ValueError(f"n_alphas={n_alphas!r} must be odd; {allowed}")
+    check_int("modular_steps", modular_steps, MIN_MODULAR_STEPS, 10**6, none_ok=True)
+
+
+def settings(profile: str | None = None, n_alphas: int | None = None, modular_steps: int | None = None,
+             seed: int = 0, device: str | None = None) -> LuMechanismSettings:
     """The chapter's settings at ``profile`` (the notebook's parameters).
 
-    ``seed`` seeds the MNIST initialisations and batch order, and the modular split and init.
+    ``n_alphas`` replaces the landscape's number of α values and ``modular_steps`` the modular pair's budget in
+    epochs (None: the profile's); a turned knob means the profile's declared verdicts do not apply. ``seed`` seeds
+    the MNIST initialisations and batch order, and the modular split and init.
     """
     profile = resolve_profile(profile)
+    _check_knobs(n_alphas, modular_steps)
     check_seed(seed)
     resolve_device(device)
     preset = PROFILES[profile]
-    land = dict(preset.landscape)
-    sizes = land.pop("sizes")
+    land, land_turned = turn(preset.landscape, n_alphas=n_alphas)
+    mod, mod_turned = turn(preset.modular, steps=modular_steps)
     trajectory = omnigrok_mnist.settings(profile, seed=seed).grokking
-    if preset.trajectory_size not in sizes or trajectory.task.train_points != preset.trajectory_size:
-        raise AssertionError(f"the trajectory's training-set size must be one of the landscape's {sizes}")
-    paper_epochs = PROFILES["paper"].modular["steps"]
+    if preset.trajectory_size not in land.sizes or trajectory.task.train_points != preset.trajectory_size:
+        raise AssertionError(f"the trajectory's training-set size must be one of the landscape's {land.sizes}")
+    delay_acc = LuMechanismSettings.delay_acc
     return LuMechanismSettings(
         profile, device, seed,
-        landscape=tuple(landscape_runs(n, seed=seed, **land) for n in sizes),
+        landscape=tuple(landscape_runs(n, land, seed) for n in land.sizes),
         trajectory=trajectory,
         trajectory_size=preset.trajectory_size,
-        wd_sweep=wd_runs(trajectory, **preset.wd),
-        modular=modular_runs(seed=seed, delay_acc=LuMechanismSettings.delay_acc, **preset.modular),
-        cost_probe=tuple(c.replace(n_logs=2, stop_at_val_acc=None) for c in
-                         modular_runs(seed=seed, delay_acc=LuMechanismSettings.delay_acc, **preset.probe)),
-        paper_epochs=paper_epochs,
-        general_acc=preset.wd["general_acc"],
-        findings=preset.findings,
+        wd_sweep=wd_runs(trajectory, preset.wd),
+        modular=modular_runs(mod, seed, delay_acc),
+        cost_probe=tuple(c.replace(n_logs=2, stop_at_val_acc=None) for c in modular_runs(preset.probe, seed, delay_acc)),
+        paper_epochs=PROFILES["paper"].modular.steps,
+        general_acc=preset.wd.general_acc,
+        findings=None if land_turned or mod_turned else preset.findings,
         claims=asserts_findings(profile),
     )
 

@@ -22,9 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from grokutils.book import (HOLDS, Checks, Evidence, Finding, asserts_findings, check_seed, fmt_pct,
+from grokutils.book import (HOLDS, Checks, Evidence, Finding, asserts_findings, check_seed, fmt, fmt_pct,
                             fmt_step, judge_all, resolve_profile, verdict_glue)
-from grokutils.book import fmt as book_fmt
 from grokutils.config import RunConfig, check_float, check_int, resolve_device
 from grokutils.history import History
 from grokutils.recipes import omnigrok_mnist_run
@@ -211,11 +210,6 @@ def settings(profile: str | None = None, alpha: float = PAPER_ALPHA, steps: int 
     claims = asserts_findings(profile)
     return OmnigrokMNISTSettings(profile, device, seed, grokking, baseline, RECIPE, mode, claims=claims,
                                  findings=None if turned else findings, min_train_acc=1.0 if claims else 0.3)
-
-
-def fmt(value: float | None, spec: str = ".0f") -> str:
-    """``value`` for the prose in format ``spec``, or ``"n/a"`` for None (a run that never reached a threshold)."""
-    return book_fmt(value, spec)
 
 
 def measure(run: History, baseline: History, general_acc: float = GENERAL_ACC) -> dict:

@@ -89,6 +89,9 @@ def test_smoke_settings_and_seed():
     (dict(seed=2**64), "seed=18446744073709551616"),
     (dict(seed=math.nan), "seed=nan"),
     (dict(device="tpu"), "device='tpu'"),
+    (dict(n_alphas=10), "n_alphas=10 must be odd; allowed values"),
+    (dict(n_alphas=3), r"n_alphas=3 must be an integer in \[5, 41\]"),
+    (dict(modular_steps=2.5), "modular_steps=2.5 must be an integer"),
 ])
 def test_settings_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
@@ -101,12 +104,21 @@ def test_cuda_without_cuda_is_an_error():
         chapter.settings("smoke", device="cuda")
 
 
+def test_a_turned_knob_declares_nothing():
+    assert chapter.settings("book").findings == chapter.BOOK_FINDINGS
+    assert chapter.settings("book", n_alphas=11, modular_steps=3000).findings == chapter.BOOK_FINDINGS  # as declared
+    fine = chapter.settings("book", n_alphas=21)
+    assert fine.findings is None and len(fine.alphas) == 21 and fine.modular == chapter.settings("book").modular
+    longer = chapter.settings("book", modular_steps=6000)
+    assert longer.findings is None and longer.modular[0].train.steps == 6000 == longer.modular[1].train.steps
+
+
 def test_alpha_grid_and_sizes():
     grid = chapter.alpha_grid(5, 0.1, 10.0)
     assert [round(a, 6) for a in grid] == [0.1, 0.316228, 1.0, 3.162278, 10.0]
     assert chapter.omnigrok_sizes()[10] == 268 and chapter.omnigrok_sizes()[14] == 1000
     with pytest.raises(ValueError, match="steps=3000 must be a multiple of eval_every=70"):
-        chapter.landscape_runs(1000, 5, 3000, 100, 70, 2000, 0)
+        chapter.landscape_runs(1000, chapter.LandscapeGroup(5, (1000,), 3000, 100, 70, 2000), 0)
 
 
 def test_fmt():

@@ -235,10 +235,6 @@ def test_smoke_asserts_only_the_mechanics(grokking_pair, make_history, capsys):
         chapter.check(chapter.measure(run, rising), chapter.settings("smoke"))
 
 
-def test_fmt_spells_a_missing_value():
-    assert (chapter.fmt(19.7), chapter.fmt(93.74, ".1f"), chapter.fmt(None)) == ("20", "93.7", "n/a")
-
-
 def test_glued_covers_every_name_the_notebook_quotes(grokking_pair):
     glued = chapter.glued(chapter.measure(*grokking_pair), claiming())
     assert all(isinstance(v, str) for v in glued.values())
