@@ -149,3 +149,13 @@ def test_turn_replaces_the_given_knobs_and_says_whether_any_differs():
     assert book.turn(preset) == (preset, False) and book.turn(preset, steps=None) == (preset, False)
     assert book.turn(preset, steps=100) == (preset, False)
     assert book.turn(preset, steps=200) == (Profile(200, {"a": "holds"}), True)
+
+
+def test_check_parameters_names_an_injected_unknown_parameter():
+    def settings(profile=None, seed=0, device=None):
+        return profile, seed, device
+
+    book.check_parameters({}, settings)  # outside IPython: nothing to check
+    book.check_parameters({"In": ["", "seed = 3  # a cell of the reader's", "# Parameters\nseed = 3\n"]}, settings)
+    with pytest.raises(ValueError, match="unknown parameter 'sed' .* parameters are profile, seed, device"):
+        book.check_parameters({"In": ["", "# Parameters\nseed = 3\nsed = 3\n"]}, settings)

@@ -106,7 +106,7 @@ BAD_VALUES = {
     "profile": ["quick", 3],
     "seed": ["abc", 1.5, True, -1, 2**31],  # one seed domain for every chapter: [0, 2**31)
     "steps": [1e2, 0, "10"],
-    "p": [97.0, 1],
+    "p": [97.0, 1, 2**61 - 1, 1_000_003],
     "frac_train": [1.5, math.nan, 1e-6],
     "alpha": [0, math.nan, math.inf, "8"],
     "op": ["pow"],
@@ -161,6 +161,16 @@ def test_papermill_documents_every_parameter(chapter):
     # papermill's parser drops a parameter whose comment holds a second "=": every name must reach --help-notebook
     documented = papermill.inspect_notebook(str(chapter))
     assert list(documented) == parameter_names(chapter) and all(p["help"] for p in documented.values())
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda p: p.stem)
+def test_an_unknown_parameter_fails_naming_the_chapters_own(chapter, fresh_cache):
+    nb = papermill.parameterize.parameterize_notebook(papermill.iorw.load_notebook_node(str(chapter)), {"sed": 3})
+    injected = next(source(c) for c in nb.cells if "injected-parameters" in c.metadata.get("tags", []))
+    names = ", ".join(parameter_names(chapter))
+    with pytest.raises(ValueError, match=rf"unknown parameter 'sed' .*this chapter's parameters are {names}$"):
+        run_until_settings(chapter, {"In": ["", injected]})
+    assert not fresh_cache.exists()
 
 
 def test_papermill_injects_the_parameters(tmp_path):

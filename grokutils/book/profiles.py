@@ -2,7 +2,9 @@
 chapter's findings, and the one domain of seeds."""
 from __future__ import annotations
 
+import ast
 import dataclasses
+import inspect
 import os
 
 from grokutils.config import check_choice, check_int
@@ -12,6 +14,8 @@ PROFILE_ENV = "GROKUTILS_PROFILE"
 SEED_LIMIT = 2**31
 """Every seed a chapter derives (its ``seed`` plus an offset) lies in [0, SEED_LIMIT): numpy's and torch's
 generators both take it."""
+INJECTED_MARK = "# Parameters"
+"""The first line of the cell papermill injects after a notebook's ``parameters`` cell (``-p name value``)."""
 
 
 def resolve_profile(profile: str | None = None) -> str:
@@ -43,3 +47,21 @@ def turn(preset, **knobs):
     given = {name: value for name, value in knobs.items() if value is not None}
     turned = dataclasses.replace(preset, **given)
     return turned, turned != preset
+
+
+def check_parameters(namespace: dict, settings) -> None:
+    """Raise ValueError if papermill injected a parameter (``-p name value``) that the chapter's ``settings`` does not
+    take, naming the chapter's parameters: papermill itself only warns, and the chapter would run its defaults.
+
+    ``namespace`` is the notebook's ``globals()``: IPython's ``In`` holds the injected cell's source (outside IPython
+    there is none, and nothing to check)."""
+    allowed = list(inspect.signature(settings).parameters)
+    for source in namespace.get("In", ()):
+        if not source.startswith(INJECTED_MARK):
+            continue
+        names = [t.id for node in ast.parse(source).body if isinstance(node, ast.Assign) for t in node.targets
+                 if isinstance(t, ast.Name)]
+        unknown = [name for name in names if name not in allowed]
+        if unknown:
+            raise ValueError(f"unknown parameter {unknown[0]!r} (papermill -p {unknown[0]} ...): this chapter's "
+                             f"parameters are {', '.join(allowed)}")

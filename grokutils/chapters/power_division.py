@@ -31,6 +31,7 @@ from grokutils.dispatch import time_steps
 from grokutils.history import History
 from grokutils.recipes import power_run
 
+MAX_P = 500  # the largest modulus the chapter takes (see ``_check_p``)
 CONTROL_NAMES = ("baseline", "float64 loss", "Adam eps 1e-5")
 SWEEP_OPS = ("add", "sub", "mul", "div")
 """The operations of the chapter's sweep (the chapter ``interventions_and_operations`` runs Power et al.'s others)."""
@@ -211,11 +212,20 @@ def _every(steps: int, log_every: int) -> dict:
     return dict(n_logs=max(2, steps // log_every + 1), log_spacing="linear")
 
 
+def _check_p(p: int | None) -> None:
+    """Raise ValueError unless ``p`` is None or an integer in [2, MAX_P] (the bound is what one evaluation holds)."""
+    try:
+        check_int("p", p, 2, MAX_P, none_ok=True)
+    except ValueError as err:
+        raise ValueError(f"{err}: an evaluation holds the logits of all p² pairs at once, p³ numbers (0.5 GB at "
+                         f"p = {MAX_P})") from None
+
+
 def settings(profile: str | None = None, op: str = "div", p: int | None = None, frac_train: float | None = None,
              steps: int | None = None, seed: int = 0, device: str | None = None) -> PowerSettings:
     """The chapter's settings at ``profile`` (the notebook's parameters); ``None`` takes the profile's value."""
     profile = resolve_profile(profile)
-    check_int("p", p, 2, none_ok=True)
+    _check_p(p)
     check_float("frac_train", frac_train, 0, 1, open_low=True, open_high=True, none_ok=True)
     check_int("steps", steps, 1, none_ok=True)
     pre = PROFILES[profile]
