@@ -26,6 +26,13 @@ def pytest_configure(config):
     os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+def _book_env() -> dict:
+    """The build's environment: the smoke profile, and matplotlib's own backend (the kernel's inline one draws the
+    figures into the pages; the tests' ``Agg`` would leave every figure cell empty)."""
+    env = {name: value for name, value in os.environ.items() if name != "MPLBACKEND"}
+    return {**env, "GROKUTILS_PROFILE": "smoke"}
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory) -> Path:
     """The book built once per test session at the smoke profile with warnings as errors; its ``html`` folder.
@@ -35,7 +42,7 @@ def built_book(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("book")
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     result = subprocess.run([str(jupyter_book), "build", str(REPO), "--path-output", str(out), "-W", "-n", "--keep-going"],
-                            env={**os.environ, "GROKUTILS_PROFILE": "smoke"}, capture_output=True, text=True, timeout=1800)
+                            env=_book_env(), capture_output=True, text=True, timeout=1800)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     return out / "_build" / "html"
 

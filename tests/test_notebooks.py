@@ -57,6 +57,12 @@ def parameter_names(path: Path) -> list[str]:
     return [ln.split("=")[0].strip() for ln in parameters_cell(path).splitlines() if ln.strip()]
 
 
+def figure_names(path: Path) -> list[str]:
+    """The names of the chapter's figures (each figure cell's ``mystnb.figure.name``)."""
+    cells = json.loads(path.read_text())["cells"]
+    return [c["metadata"]["mystnb"]["figure"]["name"] for c in cells if "figure" in c["metadata"].get("mystnb", {})]
+
+
 def module_of(path: Path):
     return importlib.import_module(f"grokutils.chapters.{path.stem}")
 
@@ -196,3 +202,6 @@ def test_book_builds_with_warnings_as_errors(built_book):
         assert files, f"{chapter.name}: {name.group(1)} not in the build"
         run = load_run(files[0])
         assert run.model() is not None and len(run.steps) > 1, f"{chapter.name}: its download does not load back"
+        for figure in figure_names(chapter):
+            drawn = re.search(rf'<figure[^>]*id="{figure}".*?</figure>', page, re.S)
+            assert drawn and "<img" in drawn.group(0), f"{chapter.name}: figure {figure} is not drawn in the page"
