@@ -74,10 +74,20 @@ def plot_curves(history: History | list[History], xscale: str = "log", title: st
         ax.set_ylabel(ylabel)
     loss_ax.set_yscale("log")
     acc_ax.set_ylim(-0.02, 1.02)
-    acc_ax.legend()
+    figure_legend(fig, acc_ax)
     if title:
         fig.suptitle(title)
     return fig
+
+
+def figure_legend(fig: plt.Figure, ax, loc: str = "outside lower center") -> None:
+    """``ax``'s legend entries as the figure's one legend outside the panels (below them by default, clear of a
+    title), replacing any it had, so that it cannot hide a curve wherever the curves run."""
+    for old in list(fig.legends):
+        old.remove()
+    handles, labels = ax.get_legend_handles_labels()
+    per_row = 4 if all(len(label) <= 16 for label in labels) else 2
+    fig.legend(handles, labels, loc=loc, ncol=max(1, min(per_row, len(labels))))
 
 
 def _band(ax, band: seeds.Band, color: str, label: str) -> None:
@@ -115,12 +125,13 @@ def _draw_marks(ax, marks: dict[str, int | None], labelled: bool) -> None:
 def mark_steps(fig: plt.Figure, marks: dict[str, int | None], legend: bool = True) -> plt.Figure:
     """Draw a labelled vertical line at each named step on every axis of ``fig`` (None: skipped).
 
-    With ``legend`` the first axis's legend is redrawn to include them.
+    With ``legend`` the figure's legend is redrawn from the first axis's entries, outside the panels
+    (``figure_legend``).
     """
     for ax in fig.axes:
         _draw_marks(ax, marks, ax is fig.axes[0])
     if legend:
-        fig.axes[0].legend()
+        figure_legend(fig, fig.axes[0])
     return fig
 
 
@@ -177,10 +188,17 @@ def plot_steps_against(xs, steps, xlabel: str, ylabel: str = "steps to 99% valid
     return fig
 
 
-def plot_power_law(x, y, slope: float, intercept: float, xlabel: str, ylabel: str) -> plt.Figure:
-    """Points ``(x, y)`` on log-log axes with the fitted line y = e^intercept · x^slope."""
+def plot_power_law(x, y, slope: float, intercept: float, xlabel: str, ylabel: str, label: str = "runs",
+                   flagged: list[bool] | None = None, flagged_label: str = "flagged") -> plt.Figure:
+    """Points ``(x, y)`` on log-log axes with the fitted line y = e^intercept · x^slope; ``label`` names the points in
+    the legend, and the points where ``flagged`` is true are drawn open and named ``flagged_label`` instead."""
     fig, ax = plt.subplots(figsize=(4.5, 3.4), layout="constrained")
-    ax.plot(x, y, "o", color=VAL_COLOR, label="runs")
+    flagged = list(flagged) if flagged is not None else [False] * len(x)
+    for is_flagged, style, name in ((False, dict(color=VAL_COLOR), label),
+                                    (True, dict(color=VAL_COLOR, mfc="none", ms=8, mew=1.5), flagged_label)):
+        points = [(a, b) for a, b, f in zip(x, y, flagged) if f == is_flagged]
+        if points:
+            ax.plot(*zip(*points), "o", label=name, **style)
     xs = torch.logspace(math.log10(min(x)), math.log10(max(x)), 50)
     ax.plot(xs, math.exp(intercept) * xs**slope, "k--", lw=1, label=f"fit: slope {slope:.2f}")
     ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel)

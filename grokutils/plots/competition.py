@@ -25,7 +25,8 @@ def plot_capacity(widths: list[int], counts: list[float], n_train: int) -> plt.F
 def plot_zone_map(widths: list[int], sizes: list[int], final: list[list[float]], zones: list[list[str]],
                   delays: list[list[int | None]], d_crit: dict[int, int | None]) -> plt.Figure:
     """Final test accuracy per (width, size) cell as colour, each cell's zone letter (``ZONE_MARKS``) and grokking
-    delay in steps, and each width's critical size as an outlined cell."""
+    delay in steps (where ``delays`` has one: a cell with a zone of G or P can have none), and each width's critical
+    size as an outlined cell."""
     fig, ax = plt.subplots(figsize=(6.4, 0.9 + 0.75 * len(widths)), layout="constrained")
     image = ax.imshow(np.array(final), vmin=0, vmax=1, cmap="viridis", aspect="auto")
     ax.grid(False)
@@ -45,12 +46,13 @@ def plot_zone_map(widths: list[int], sizes: list[int], final: list[list[float]],
 
 def plot_ungrokking(accs: dict[int, float], level: float, low: float, parent_size: int,
                     d_crit: int | None) -> plt.Figure:
-    """Final test accuracy of the continued runs against their subset's size (log axis), the levels dashed, the
-    parent's size and the critical size of its width marked."""
-    fig, ax = plt.subplots(figsize=(5.2, 3.2), layout="constrained")
-    ax.plot(list(accs), list(accs.values()), "o-", color="C0")
-    for y in (level, low):
-        ax.axhline(y, color="#888888", ls="--", lw=0.8)
+    """Final test accuracy of the continued runs against their subset's size (log axis), the level (``level``,
+    dashed) and the ungrokked mark (``low``, dash-dotted) named in the legend, the parent's size and the critical size
+    of its width marked; the legend sits to the right of the axes."""
+    fig, ax = plt.subplots(figsize=(7.2, 3.2), layout="constrained")
+    ax.plot(list(accs), list(accs.values()), "o-", color="C0", label="continued run")
+    for y, ls, name in ((level, "--", f"generalised ({level:.0%})"), (low, "-.", f"ungrokked below ({low:.0%})")):
+        ax.axhline(y, color="#888888", ls=ls, lw=0.9, label=name)
     ax.axvline(parent_size, color="C2", lw=1, label=f"parent's training set ({parent_size:,})")
     if d_crit is not None:
         ax.axvline(d_crit, color="C3", ls=":", lw=1.2, label=f"D_crit from scratch ({d_crit:,})")
@@ -58,7 +60,7 @@ def plot_ungrokking(accs: dict[int, float], level: float, low: float, parent_siz
            title="ungrokking: a grokked network trained on less data")
     ax.set_xticks(list(accs), [f"{n:,}" for n in accs])
     ax.minorticks_off()
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
     return fig
 
 

@@ -3,6 +3,9 @@ budget against the training fraction, one line per variant."""
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+from matplotlib.colors import to_rgb
+
+REFERENCE_COLOR = "#bbbbbb"
 
 
 def plot_data_efficiency(curves: dict[str, list[tuple[float, float]]], level: float | None = None,
@@ -10,12 +13,14 @@ def plot_data_efficiency(curves: dict[str, list[tuple[float, float]]], level: fl
                          reference: tuple[str, list[tuple[float, float]]] | None = None) -> plt.Figure:
     """Per label, ``(fraction, best validation accuracy)`` points joined by a line; ``level`` (if given) as a dashed
     line, the lines of ``highlight`` drawn thicker with a star in the legend (the variants that need least data), a curve
-    of one point as a large diamond above the lines (it would hide under them), and ``reference`` (a label and its points, if given) as a thick grey band behind the curves."""
+    of one point as a large diamond above the lines (it would hide under them), and ``reference`` (a label and its
+    points, if given) as a thick grey band behind the curves. No curve is grey, so none reads as the band: the
+    colour cycle without its grey, and black, then the same colours dashed."""
     fig, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
     styles = ["-", "--", "-.", ":"]
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colors = [c for c in plt.rcParams["axes.prop_cycle"].by_key()["color"] if not _is_grey(c)] + ["#000000"]
     if reference is not None:
-        ax.plot(*zip(*reference[1]), color="#bbbbbb", lw=8, alpha=0.6, label=reference[0], zorder=0)
+        ax.plot(*zip(*reference[1]), color=REFERENCE_COLOR, lw=8, alpha=0.6, label=reference[0], zorder=0)
     for i, (label, points) in enumerate(curves.items()):
         marked, single = label in (highlight or []), len(points) == 1  # a lone point is drawn large, on top
         ax.plot(*zip(*points), styles[(i // len(colors)) % len(styles)], marker="D" if single else "o",
@@ -27,3 +32,9 @@ def plot_data_efficiency(curves: dict[str, list[tuple[float, float]]], level: fl
     ax.xaxis.set_major_formatter(plt.FuncFormatter(lambda x, _: f"{x:.0%}"))
     ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return fig
+
+
+def _is_grey(color: str) -> bool:
+    """Whether ``color`` has equal red, green and blue (a grey, which the reference band owns)."""
+    r, g, b = to_rgb(color)
+    return max(r, g, b) - min(r, g, b) < 0.02

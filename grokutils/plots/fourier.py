@@ -3,14 +3,22 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.colors import PowerNorm
 
 from grokutils.analysis.fourier import fourier_basis
 from grokutils.plots.base import NORM_COLOR, TRAIN_COLOR, VAL_COLOR, scrubber, step_ticks
 
 RESTRICTED_COLOR, EXCLUDED_COLOR, OTHER_FREQ_COLOR = "#2ca02c", "#9467bd", "#bbbbbb"
+W_E_COLOR, W_L_COLOR = TRAIN_COLOR, VAL_COLOR
+"""The embedding's colour and the neuron-logit map's, the same in every figure of the chapter."""
 
 
-def spectrum_bars(ax, power: torch.Tensor, key_freqs, color: str = VAL_COLOR):
+def _legend_right(ax, **kwargs) -> None:
+    """``ax``'s legend to the right of it, outside the curves."""
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, **kwargs)
+
+
+def spectrum_bars(ax, power: torch.Tensor, key_freqs, color: str = W_E_COLOR):
     """Bars on ``ax`` of the power at each non-constant frequency (``power[k]``, k >= 1), the key ones coloured."""
     freqs = torch.arange(1, len(power))
     ax.bar(freqs, power[1:], color=[color if int(k) in key_freqs else OTHER_FREQ_COLOR for k in freqs], width=0.9)
@@ -47,16 +55,33 @@ def plot_neuron_clusters(acts: torch.Tensor, neuron_freq: torch.Tensor, neuron_f
 
 
 def plot_logit_components(norms: torch.Tensor, key_freqs) -> plt.Figure:
-    """Heat map of the logits' 2D Fourier components (``fourier.logit_fourier_norms``), the key ones ticked."""
+    """Heat maps of the norms of the logits' 2D Fourier components (``fourier.logit_fourier_norms``), on one
+    square-root colour scale: all components (left, each key frequency ticked once between its cos and sin rows),
+    and only the constant and the key frequencies' components, each labelled (right)."""
     _, names = fourier_basis(norms.shape[0])
-    fig, ax = plt.subplots(figsize=(5.2, 4.4), layout="constrained")
-    image = ax.imshow(norms, cmap="Greys", origin="lower")
-    ticks = [i for i, name in enumerate(names) if name.split()[-1] in {str(k) for k in key_freqs}]
-    ax.set_xticks(ticks, [names[i] for i in ticks], rotation=90, fontsize=7)
-    ax.set_yticks(ticks, [names[i] for i in ticks], fontsize=7)
-    ax.set(xlabel="Fourier component in b", ylabel="Fourier component in a")
-    ax.grid(False)
-    fig.colorbar(image, ax=ax, label="norm over answers c")
+    norms = torch.as_tensor(norms).detach().cpu().numpy()
+    keys = {str(k) for k in key_freqs}
+    kept = [0] + [i for i, name in enumerate(names) if name.split()[-1] in keys]
+    fig, (full_ax, key_ax) = plt.subplots(1, 2, figsize=(9.6, 4.6), layout="constrained")
+    scale = PowerNorm(0.5, vmin=0, vmax=max(float(norms.max()), 1e-12))
+    image = full_ax.imshow(norms, cmap="Greys", origin="lower", norm=scale, interpolation="nearest")
+    ticks = {}  # one tick per key frequency, between its cos and sin rows
+    for i, name in enumerate(names):
+        if name.split()[-1] in keys:
+            ticks.setdefault(f"k = {name.split()[-1]}", []).append(i)
+    positions = [sum(rows) / len(rows) for rows in ticks.values()]
+    full_ax.set_xticks(positions, list(ticks), rotation=90, fontsize=7)
+    full_ax.set_yticks(positions, list(ticks), fontsize=7)
+    full_ax.set(xlabel="Fourier component in b", ylabel="Fourier component in a", title="all components")
+    key_ax.imshow(norms[kept][:, kept], cmap="Greys", origin="lower", norm=scale, interpolation="nearest")
+    labels = [names[i] for i in kept]
+    key_ax.set_xticks(range(len(kept)), labels, rotation=90, fontsize=7)
+    key_ax.set_yticks(range(len(kept)), labels, fontsize=7)
+    key_ax.set(xlabel="component in b", ylabel="component in a", title="the key frequencies' components")
+    for ax in (full_ax, key_ax):
+        ax.grid(False)
+        ax.title.set_fontsize(9)
+    fig.colorbar(image, ax=[full_ax, key_ax], label="norm over answers c (square-root scale)", shrink=0.8)
     return fig
 
 
@@ -71,7 +96,7 @@ def plot_progress_measures(measures: dict[str, torch.Tensor], steps, weight_norm
     """Train, test, restricted and excluded loss at the checkpoints (``fourier.progress_measures``, top; the
     TransformerLens demo's restricted loss dashed), the restricted and excluded accuracy (middle), and the
     sum of squared weights (bottom, logged ``steps``), with a dotted line at each phase boundary."""
-    fig, (loss_ax, acc_ax, norm_ax) = plt.subplots(3, 1, figsize=(7.5, 6.6), sharex=True, layout="constrained",
+    fig, (loss_ax, acc_ax, norm_ax) = plt.subplots(3, 1, figsize=(9.0, 6.6), sharex=True, layout="constrained",
                                                    height_ratios=(2, 1, 1))
     curves = {"train": ("train_loss", TRAIN_COLOR, "-"), "test": ("test_loss", VAL_COLOR, "-"),
               "restricted": ("restricted_loss", RESTRICTED_COLOR, "-"),
@@ -80,13 +105,13 @@ def plot_progress_measures(measures: dict[str, torch.Tensor], steps, weight_norm
     for label, (key, color, ls) in curves.items():
         loss_ax.plot(measures["steps"], measures[key], color=color, ls=ls, label=label)
     loss_ax.set(yscale="log", ylabel="loss")
-    loss_ax.legend(ncol=3, loc="lower left")
+    _legend_right(loss_ax)
     for label, key, color in (("restricted (all pairs)", "restricted_acc", RESTRICTED_COLOR),
                               ("excluded (training pairs)", "excluded_acc", EXCLUDED_COLOR),
                               ("test", "test_acc", VAL_COLOR)):
         acc_ax.plot(measures["steps"], measures[key], color=color, label=label)
     acc_ax.set(ylabel="accuracy", ylim=(-0.02, 1.02))
-    acc_ax.legend(ncol=3, loc="center right")
+    _legend_right(acc_ax)
     norm_ax.plot(steps, weight_norm**2, color=NORM_COLOR)
     norm_ax.set(xlabel="epoch", ylabel="sum of squared weights")
     step_ticks(norm_ax)
@@ -98,15 +123,17 @@ def plot_progress_measures(measures: dict[str, torch.Tensor], steps, weight_norm
 def plot_excluded_per_freq(measures: dict[str, torch.Tensor], key_freqs, phases: dict[str, int | None]) -> plt.Figure:
     """The excluded loss with one key frequency removed at a time (``excluded_loss_per_freq``), beside the
     train loss and the excluded loss with all of them removed."""
-    fig, ax = plt.subplots(figsize=(7.5, 3.2), layout="constrained")
+    fig, ax = plt.subplots(figsize=(9.0, 3.2), layout="constrained")
     steps = measures["steps"]
     ax.plot(steps, measures["train_loss"], color=TRAIN_COLOR, label="train")
     ax.plot(steps, measures["excluded_loss"], color=EXCLUDED_COLOR, lw=2.4, label="all key frequencies removed")
+    others = [c for c in plt.rcParams["axes.prop_cycle"].by_key()["color"] if c not in (TRAIN_COLOR, EXCLUDED_COLOR)]
     for i, k in enumerate(key_freqs):
-        ax.plot(steps, measures["excluded_loss_per_freq"][:, i], lw=1, label=f"k = {k} removed")
+        ax.plot(steps, measures["excluded_loss_per_freq"][:, i], lw=1, color=others[i % len(others)],
+                label=f"k = {k} removed")
     ax.set(yscale="log", xlabel="epoch", ylabel="loss on the training pairs")
     step_ticks(ax)
-    ax.legend(ncol=3, fontsize=8, loc="lower left")
+    _legend_right(ax, fontsize=8)
     _phase_lines(ax, phases)
     return fig
 
@@ -115,8 +142,8 @@ def plot_gini(gini: dict[str, torch.Tensor], phases: dict[str, int | None]) -> p
     """Gini coefficients of the Fourier component norms of ``W_E`` and ``W_L`` at each checkpoint
     (``fourier.gini_over_checkpoints``), with the phase boundaries dotted."""
     fig, ax = plt.subplots(figsize=(7.5, 2.8), layout="constrained")
-    ax.plot(gini["steps"], gini["W_E"], color=VAL_COLOR, label="embedding $W_E$")
-    ax.plot(gini["steps"], gini["W_L"], color=TRAIN_COLOR, label="neuron-logit map $W_L$")
+    ax.plot(gini["steps"], gini["W_E"], color=W_E_COLOR, label="embedding $W_E$")
+    ax.plot(gini["steps"], gini["W_L"], color=W_L_COLOR, label="neuron-logit map $W_L$")
     ax.set(xlabel="epoch", ylabel="Gini coefficient", ylim=(0, 1))
     step_ticks(ax)
     ax.legend(loc="upper left")
@@ -203,11 +230,13 @@ def plot_spectrum_snapshots(checkpoint_steps: list[int], spectra: torch.Tensor, 
     return fig
 
 
-def plot_spectra_side_by_side(spectra: dict[str, tuple[torch.Tensor, list[int]]]) -> plt.Figure:
-    """Spectra side by side, ``{title: (power, key_freqs)}``, the key frequencies of each in its own colour."""
+def plot_spectra_side_by_side(spectra: dict[str, tuple[torch.Tensor, list[int]]],
+                              colors: list[str] | None = None) -> plt.Figure:
+    """Spectra side by side, ``{title: (power, key_freqs)}``, the key frequencies of panel i in ``colors[i]``
+    (None: all in ``W_L_COLOR``; pass ``W_E_COLOR`` for an embedding's, so each matrix keeps its colour)."""
     fig, axes = plt.subplots(1, len(spectra), figsize=(5 * len(spectra), 2.8), layout="constrained", squeeze=False)
-    colors = (VAL_COLOR, TRAIN_COLOR, NORM_COLOR)
-    for i, (ax, (title, (power, key_freqs))) in enumerate(zip(axes.flat, spectra.items())):
-        spectrum_bars(ax, power, key_freqs, color=colors[i % len(colors)])
+    colors = colors or [W_L_COLOR] * len(spectra)
+    for ax, color, (title, (power, key_freqs)) in zip(axes.flat, colors, spectra.items()):
+        spectrum_bars(ax, power, key_freqs, color=color)
         ax.set_title(title)
     return fig

@@ -50,23 +50,43 @@ def plot_matrix_norms(history: History, groups: dict[str, list[str]], marks: dic
                       total: torch.Tensor) -> plt.Figure:
     """Training and validation accuracy (top), the norm of all attention matrices together (``total``), and the
     logged norm of each weight matrix (one panel per group of ``groups``: panel title -> matrix names) over
-    training, with ``marks`` drawn as vertical lines."""
-    fig, axes = plt.subplots(2 + len(groups), 1, figsize=(7.5, 2.1 * (2 + len(groups))), layout="constrained",
+    training, with ``marks`` drawn as vertical lines. Every curve has a dot at each logged step (between them the
+    line is straight: a peak is only as sharp as the logging), and in a group a matrix keeps one colour in every
+    layer, layer 0 solid and later layers dashed, the group's first matrices drawn widest, so that matrices whose
+    norms coincide stay apart."""
+    fig, axes = plt.subplots(2 + len(groups), 1, figsize=(9.0, 2.1 * (2 + len(groups))), layout="constrained",
                              sharex=True)
     steps = history.steps.clamp_min(1)
-    axes[0].plot(steps, history.train_acc, color=TRAIN_COLOR, label="training")
-    axes[0].plot(steps, history.val_acc, color=VAL_COLOR, label="validation")
+    dots = dict(marker="o", ms=2.5)
+    axes[0].plot(steps, history.train_acc, color=TRAIN_COLOR, label="training", **dots)
+    axes[0].plot(steps, history.val_acc, color=VAL_COLOR, label="validation", **dots)
     axes[0].set(ylabel="accuracy", ylim=(-0.02, 1.02))
-    axes[1].plot(steps, total, color="k", lw=1.5)
+    axes[1].plot(steps, total, color="k", lw=1.5, **dots)
     axes[1].set(ylabel="Frobenius norm", title="all attention matrices together")
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for ax, (title, names) in zip(axes[2:], groups.items()):
+        kinds = list(dict.fromkeys(_kind(name) for name in names))
         for name in names:
-            ax.plot(steps, history.metrics[f"matrix_norm/{name}"], label=name, lw=1.2)
+            k = kinds.index(_kind(name))  # earlier matrices drawn wider, so one that a later one covers edges it
+            ax.plot(steps, history.metrics[f"matrix_norm/{name}"], label=name, lw=1.2 + 0.6 * (len(kinds) - 1 - k),
+                    color=colors[k % len(colors)], ls="-" if _layer(name) < 1 else "--", **dots)
         ax.set(ylabel="Frobenius norm", title=title)
-        ax.legend(fontsize=7, ncol=2, loc="best")
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     for i, ax in enumerate(axes):
         _steps_axis(ax, steps, "linear")
         _draw_marks(ax, marks, labelled=i == 0)
         ax.set_xlabel("optimisation step" if i == len(axes) - 1 else "")
-    axes[0].legend(fontsize=8, loc="center left")
+    axes[0].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     return fig
+
+
+def _layer(name: str) -> int:
+    """The layer of a matrix named ``blocks.<layer>.…`` (0 for the embeddings and the unembedding)."""
+    parts = name.split(".")
+    return int(parts[1]) if parts[0] == "blocks" and len(parts) > 1 and parts[1].isdigit() else 0
+
+
+def _kind(name: str) -> str:
+    """A matrix's name without its layer (``blocks.1.attn.W_Q`` -> ``attn.W_Q``): its colour in the figure."""
+    parts = name.split(".")
+    return ".".join(parts[2:]) if parts[0] == "blocks" and len(parts) > 2 else name

@@ -4,7 +4,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 
 from grokutils.history import History
-from grokutils.plots.base import TRAIN_COLOR, VAL_COLOR, plot_accuracy_comparison, step_ticks
+from grokutils.plots.base import TRAIN_COLOR, VAL_COLOR, figure_legend, plot_accuracy_comparison, step_ticks
 
 
 def plot_optimizers(histories: dict[str, History]) -> plt.Figure:
@@ -23,24 +23,29 @@ def plot_spike_controls(histories: dict[str, History], level: float | None = Non
         if level is not None:
             ax.axhline(level, color="k", ls=":", lw=1, label=f"spike level {level:.0%}")
         ax.set(ylabel="accuracy", ylim=(-0.02, 1.02), title=label)
-    fig.axes[0].legend(loc="center right")
+    figure_legend(fig, fig.axes[0], loc="outside upper center")
     fig.axes[-1].set_xlabel("optimisation step")
     for ax in fig.axes:
         step_ticks(ax)
     return fig
 
 
-def plot_data_efficiency(steps_by_op: dict[str, tuple[list[float], list[int | None]]]) -> plt.Figure:
+def plot_data_efficiency(steps_by_op: dict[str, tuple[list[float], list[int | None]]],
+                         dodge: float = 0.012) -> plt.Figure:
     """Steps to 99% validation accuracy (log axis) against the training fraction, one line per operation;
-    runs that never got there are drawn as crosses at the top of the axis."""
+    runs that never got there are drawn as crosses at the top of the axis. Each operation's points are shifted
+    sideways by ``dodge`` (in training fraction) from the next one's, so that operations at the same fraction and
+    the same step stay visible side by side; the axis ticks stay at the true fractions."""
     fig, ax = plt.subplots(figsize=(5.0, 3.4), layout="constrained")
     reached_all = [s for _, ss in steps_by_op.values() for s in ss if s is not None]
     top = max(reached_all or [1]) * 1.5
     markers = "osD^v<>"
-    for (op, (fracs, steps)), marker in zip(steps_by_op.items(), markers):
-        done = [(f, s) for f, s in zip(fracs, steps) if s is not None]
+    centre = (len(steps_by_op) - 1) / 2
+    for i, ((op, (fracs, steps)), marker) in enumerate(zip(steps_by_op.items(), markers)):
+        shift = (i - centre) * dodge
+        done = [(f + shift, s) for f, s in zip(fracs, steps) if s is not None]
         line, = ax.plot([f for f, _ in done], [s for _, s in done], marker=marker, ls="-", label=op)
-        missed = [f for f, s in zip(fracs, steps) if s is None]
+        missed = [f + shift for f, s in zip(fracs, steps) if s is None]
         if missed:
             ax.plot(missed, [top] * len(missed), "x", color=line.get_color())
     ax.set(yscale="log", xlabel="training fraction", ylabel="steps to 99% validation accuracy")

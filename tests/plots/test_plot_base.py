@@ -22,8 +22,9 @@ def test_style_is_explicit_and_plots_return_figures(make_history):
                plots.plot_accuracy_and_norm(h, {"fit": 100}, title="t"), plots.plot_accuracy_comparison({"a": h, "b": h}))
     for fig in figures:
         assert isinstance(fig, plt.Figure)
-    fig = plots.plot_curves(h)
+    fig = plots.mark_steps(plots.plot_curves(h), {"a": 10})
     assert fig.axes[0].get_xscale() == "log" and fig.axes[1].get_yscale() == "log"
+    assert len(fig.legends) == 1 and [t.get_text() for t in fig.legends[0].get_texts()] == ["train", "validation", "a"]
     assert fig.axes[0].get_xlabel() == "optimisation step"
     plt.close("all")
 

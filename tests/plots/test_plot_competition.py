@@ -22,3 +22,13 @@ def test_competition_figures_draw_their_points():
     mt = plots.competition.plot_multitask({0.0: [(16, 1.0), (32, 1.0)], 1.0: [(16, 0.3), (32, 0.5)]})
     assert [t.get_text() for t in mt.axes[0].get_legend().get_texts()] == ["addition alone", "+ random labels 1:1"]
     plt.close("all")
+
+
+def test_ungrokking_names_both_levels_in_a_legend_beside_the_axes():
+    fig = plots.competition.plot_ungrokking({100: 0.3, 300: 1.0}, 0.9, 0.5, 800, 600)
+    texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "generalised (90%)" in texts and "ungrokked below (50%)" in texts
+    fig.canvas.draw()
+    legend, axes = fig.axes[0].get_legend().get_window_extent(), fig.axes[0].get_window_extent()
+    assert legend.x0 >= axes.x1, "the legend sits outside the axes"
+    plt.close("all")

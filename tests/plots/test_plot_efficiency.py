@@ -19,3 +19,14 @@ def test_data_efficiency_draws_a_curve_of_one_point_as_a_large_marker_on_top():
     lone, line = fig.axes[0].lines[1], fig.axes[0].lines[0]
     assert lone.get_marker() == "D" and lone.get_markersize() > line.get_markersize() and lone.get_zorder() > line.get_zorder()
     plt.close("all")
+
+
+def test_no_variant_is_drawn_in_the_reference_band_grey():
+    from matplotlib.colors import to_rgb
+    curves = {f"v{i}": [(0.6, 0.1 * i), (0.9, 0.1 * i)] for i in range(10)}
+    fig = plots.efficiency.plot_data_efficiency(curves, reference=("mirror", [(0.6, 0.5), (0.9, 0.9)]))
+    band, *lines = fig.axes[0].lines
+    colours = [to_rgb(line.get_color()) for line in lines]
+    assert all(max(c) - min(c) > 0.02 or c == (0.0, 0.0, 0.0) for c in colours), "no curve is grey"
+    assert len(set(colours)) == len(lines), "ten variants, ten colours"
+    plt.close("all")
