@@ -9,21 +9,23 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import zipfile
 from pathlib import Path
 
 import torch
 
+from grokutils import models, tasks
 from grokutils.config import RunConfig, TrainConfig
 from grokutils.history import History
-from grokutils.models import MLPConfig, TransformerConfig
 from grokutils.store import atomic_save
-from grokutils.tasks import MNISTConfig, ModularConfig, MultiTaskConfig, RandomLabelConfig
 
 FORMAT = "grokutils-run"
 VERSION = 1
-CONFIG_CLASSES = {cls.__name__: cls for cls in (ModularConfig, MNISTConfig, RandomLabelConfig, MultiTaskConfig,
-                                                 TransformerConfig, MLPConfig, TrainConfig)}
-"""The config classes a run file may name, by class name."""
+FIELDS = ("config", "steps", "metrics", "train_index", "state_dict", "wall_seconds", "device")
+"""What a run file holds besides its format and version."""
+CONFIG_CLASSES = {name: getattr(package, name) for package in (tasks, models) for name in package.__all__
+                  if name.endswith("Config")} | {"TrainConfig": TrainConfig}
+"""The config classes a run file may name, by class name: every task and model config the package exports."""
 
 
 def save_run(history: History, path: str | Path) -> Path:
@@ -40,19 +42,55 @@ def save_run(history: History, path: str | Path) -> Path:
 def load_run(path: str | Path) -> History:
     """The run saved by ``save_run`` at ``path``, as a ``History`` (``.model()`` gives the trained network).
 
-    Raises ValueError when the file is not such a run, naming what is wrong.
+    Raises ValueError when the file is not such a run, naming ``path`` and what is wrong.
     """
+    path = Path(path)
+    blob = _run_file(path)
+    return History(config=_config(path, blob["config"]), steps=blob["steps"], metrics=blob["metrics"],
+                   train_index=blob["train_index"], final_state=blob["state_dict"],
+                   wall_seconds=float(blob["wall_seconds"]), device=str(blob["device"]))
+
+
+def _run_file(path: Path) -> dict:
+    """The contents of the run file at ``path``, checked for its format, version and ``FIELDS``."""
     try:
         blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch's message advises an unsafe load: say what the file is not instead
-        raise ValueError(f"{path} is not a readable run file ({type(err).__name__}: {err})") from None
+    except Exception as err:  # torch's message advises an unsafe load: say what the file is instead
+        raise ValueError(f"{path} is not a readable run file: {_what_it_is(path, err)}") from None
     if not isinstance(blob, dict) or blob.get("format") != FORMAT:
         raise ValueError(f"{path} is not a {FORMAT} file (save one with grokutils.export.save_run)")
     if blob.get("version") != VERSION:
         raise ValueError(f"{path}: {FORMAT} version {blob.get('version')!r}; this grokutils reads version {VERSION}")
-    return History(config=config_from_description(json.loads(blob["config"])), steps=blob["steps"],
-                   metrics=blob["metrics"], train_index=blob["train_index"], final_state=blob["state_dict"],
-                   wall_seconds=float(blob["wall_seconds"]), device=str(blob["device"]))
+    missing = [name for name in FIELDS if name not in blob]
+    if missing:
+        raise ValueError(f"{path} lacks {', '.join(map(repr, missing))}: the file is damaged or cut short; "
+                         "download it again")
+    return blob
+
+
+def _what_it_is(path: Path, err: Exception) -> str:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64).lstrip().lower()
+    except OSError as cause:
+        return f"it cannot be read ({cause.strerror})"
+    if head.startswith((b"<!doctype html", b"<html")):
+        return "it is an HTML page (a download that saved a web page, such as a sign-in page, instead of the file)"
+    if zipfile.is_zipfile(path):
+        return "it is a torch file holding objects other than tensors and plain data (such as a pickled model)"
+    return f"it is not a file written by torch.save ({type(err).__name__})"
+
+
+def _config(path: Path, text) -> RunConfig:
+    """The ``RunConfig`` of a run file's ``config`` entry; ValueError naming ``path`` when it cannot be read."""
+    try:
+        description = json.loads(text)
+    except (TypeError, ValueError) as err:
+        raise ValueError(f"{path}: its config is not JSON ({err})") from None
+    try:
+        return config_from_description(description)
+    except (ValueError, TypeError, AttributeError, KeyError) as err:
+        raise ValueError(f"{path}: its config cannot be read back ({err})") from None
 
 
 def config_from_description(description: dict) -> RunConfig:

@@ -8,30 +8,48 @@ sweep engine (``dispatch``), whose workers write each run into the store as soon
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 from grokutils import dispatch, dryrun
 from grokutils.config import RunConfig, resolve_device
 from grokutils.history import History
-from grokutils.store import cache_dir, config_key, load, remove_stale_tmp, save
+from grokutils.store import cache_dir, config_key, load, remove_stale_tmp, save_or_warn, unwritable
 from grokutils.train import train
 
 
 def load_or_train(cfg: RunConfig, device=None, progress: bool = True, use_cache: bool = True) -> History:
     """The cached run of ``cfg`` if there is one, else train it (with its own progress bar) and cache it.
 
+    A cache that cannot be written (read-only, or owned by another user) still serves its runs; a missing run is
+    trained and returned but not stored, as a warning says before it trains. A file where the cache's folder should
+    be raises NotADirectoryError before training; a save that fails (a full disk) warns and returns the run.
     In a dry run (``dryrun.enabled()``) a synthetic History, and the cache is neither read nor written."""
     device = resolve_device(device)
     if dryrun.enabled():
         return dryrun.synthetic(cfg)
+    if not use_cache:
+        return train(cfg, device, progress)
     key = config_key(cfg, device)
     path = cache_dir() / f"{key}.pt"
-    if use_cache:
-        remove_stale_tmp(cache_dir())
-    history = load(cfg, key, path) if use_cache else None
+    remove_stale_tmp(cache_dir())
+    history = load(cfg, key, path)
     if history is None:
+        stored = can_store(1)
         history = train(cfg, device, progress)
-        history = save(history, key, path) if use_cache else history
+        history = save_or_warn(history, key, path) if stored else history
     return history
+
+
+def can_store(n_runs: int) -> bool:
+    """Whether the run cache can take the ``n_runs`` runs about to be trained; when not, a warning says so (and
+    why) before they train. Raises NotADirectoryError, naming ``GROKUTILS_CACHE``, when the cache is not a folder."""
+    reason = unwritable(cache_dir())
+    if reason:
+        them = f"{n_runs} runs" if n_runs > 1 else "1 run"
+        warnings.warn(f"run cache {cache_dir()} cannot be written ({reason}): {them} will be trained now but will "
+                      f"not be stored, so the next execution trains {'them' if n_runs > 1 else 'it'} again; point "
+                      "GROKUTILS_CACHE at a folder you can write to keep trained runs", stacklevel=3)
+    return reason is None
 
 
 def load_or_train_many(cfgs: list[RunConfig], device=None, progress: bool = True, use_cache: bool = True,
@@ -44,7 +62,8 @@ def load_or_train_many(cfgs: list[RunConfig], device=None, progress: bool = True
     ``executor`` (anything with ``submit(fn, *args)``, or a Dask ``Client``) receives the work; None uses
     the Dask cluster named by ``$GROKUTILS_DASK_SCHEDULER`` if set, else this machine (worker chunks in a
     local process pool, the rest in this process).
-    Whichever trains them, the runs are the same (to float tolerance) and each is cached once trained.
+    Whichever trains them, the runs are the same (to float tolerance) and each is cached once trained; a cache that
+    cannot be written is handled as in ``load_or_train`` (its missing runs trained, returned, not stored).
     In a dry run (``dryrun.enabled()``) each config gets a synthetic History, and the cache is neither read nor written.
     """
     device = resolve_device(device)
@@ -56,14 +75,23 @@ def load_or_train_many(cfgs: list[RunConfig], device=None, progress: bool = True
     histories = [load(cfg, key, cache_dir() / f"{key}.pt") if use_cache else None for cfg, key in zip(cfgs, keys)]
     missing = [i for i, h in enumerate(histories) if h is None]
     if missing:
-        chunks = dispatch.plan([cfgs[i] for i in missing], device, mode)
-        chunks = [dataclasses.replace(c, indices=tuple(missing[j] for j in c.indices)) for c in chunks]
-        if progress:
-            print(dispatch.describe(chunks))
-        executor = dispatch.dask_executor(executor)
-        done = dispatch.execute(chunks, device.type, str(cache_dir()) if use_cache else None, executor, progress)
+        stored = use_cache and can_store(len(missing))
+        done = _train_missing(cfgs, missing, device, mode, executor, progress, str(cache_dir()) if stored else None)
         for i in missing:
-            histories[i] = load(cfgs[i], keys[i], cache_dir() / f"{keys[i]}.pt") if use_cache else done[i]
-            if histories[i] is None:
-                raise RuntimeError(f"run {i} was trained but its file {keys[i]}.pt could not be read back")
+            histories[i] = _read_back(cfgs[i], keys[i]) if stored else done[i]
     return histories
+
+
+def _train_missing(cfgs, missing, device, mode, executor, progress, cache) -> dict:
+    chunks = dispatch.plan([cfgs[i] for i in missing], device, mode)
+    chunks = [dataclasses.replace(c, indices=tuple(missing[j] for j in c.indices)) for c in chunks]
+    if progress:
+        print(dispatch.describe(chunks))
+    return dispatch.execute(chunks, device.type, cache, dispatch.dask_executor(executor), progress)
+
+
+def _read_back(cfg: RunConfig, key: str) -> History:
+    history = load(cfg, key, cache_dir() / f"{key}.pt")
+    if history is None:
+        raise RuntimeError(f"a run was trained but its file {cache_dir() / key}.pt could not be read back")
+    return history

@@ -8,7 +8,8 @@ from grokutils import recipes
 from grokutils.config import RunConfig, TrainConfig
 from grokutils.export import config_from_description, load_run, save_run
 from grokutils.models import MLPConfig, TransformerConfig
-from grokutils.tasks import ModularConfig, MultiTaskConfig, RandomLabelConfig
+from grokutils.store import atomic_save
+from grokutils.tasks import ModularConfig, MultiTaskConfig, PermutationConfig, RandomLabelConfig, WineConfig
 from grokutils.train import train
 
 RECIPES = {
@@ -79,6 +80,68 @@ def test_a_state_dict_missing_a_weight_is_still_rejected():
     del state["blocks.0.attn.W_Q"]
     with pytest.raises(RuntimeError, match="W_Q"):
         cfg.build().load_state_dict(state)
+
+
+def _kinds() -> dict[str, RunConfig]:
+    """A run of every kind the package trains that the recipes above do not cover, a few steps each."""
+    modular, s5 = ModularConfig(p=11, frac_train=0.5), PermutationConfig(n=3, frac_train=0.5)
+    train = recipes.source_adam(lr=1e-3, steps=3, n_logs=2)
+    return {
+        "wine MLP": dataclasses.replace(recipes.omnigrok_recipe(WineConfig(), steps=3, n_logs=2),
+                                        train=dataclasses.replace(train, loss="mse")),
+        "LSTM": RunConfig(modular, recipes.hu_lstm(modular), train),
+        "token MLP": RunConfig(modular, dataclasses.replace(recipes.hu_mlp(modular), d_embed=8, d_hidden=(16,)), train),
+        "S5 transformer": RunConfig(s5, dataclasses.replace(recipes.power_model(s5, d_model=16, n_heads=2, d_mlp=32),
+                                                            d_head=8), train),
+    }
+
+
+@pytest.mark.parametrize("kind", ["wine MLP", "LSTM", "token MLP", "S5 transformer"])
+def test_every_kind_of_run_round_trips(tmp_path, shared_data, kind):
+    cfg = _kinds()[kind]
+    history = train(cfg, "cpu", progress=False)
+    loaded = load_run(save_run(history, tmp_path / "run.pt"))
+    assert loaded.config == cfg
+    assert torch.equal(loaded.steps, history.steps) and torch.equal(loaded.val_acc, history.val_acc)
+    split = cfg.task.build()
+    with torch.no_grad():
+        assert torch.equal(loaded.model()(split.x_val), history.model()(split.x_val))
+
+
+def test_every_config_class_can_be_read_back():
+    from grokutils import export, models, tasks
+    exported = {name for module in (tasks, models) for name in module.__all__ if name.endswith("Config")}
+    assert exported | {"TrainConfig"} <= set(export.CONFIG_CLASSES)
+
+
+def _rewritten(path, history, change) -> None:
+    save_run(history, path)
+    blob = torch.load(path, weights_only=True)
+    change(blob)
+    atomic_save(blob, path)
+
+
+DAMAGED = {
+    "random bytes": lambda path, run: path.write_bytes(bytes(range(256)) * 8),
+    "an HTML page": lambda path, run: path.write_text("<!DOCTYPE html>\n<html><body>Sign in</body></html>"),
+    "no metrics": lambda path, run: _rewritten(path, run, lambda blob: blob.pop("metrics")),
+    "a config that is not JSON": lambda path, run: _rewritten(path, run, lambda blob: blob.update(config="{oops")),
+    "a config missing a part": lambda path, run: _rewritten(
+        path, run, lambda blob: blob.update(config='{"task": ["ModularConfig", {"p": 11}]}')),
+}
+"""Ways a downloaded run file can be wrong: ``damage(path, history)`` writes one at ``path``."""
+EXPECTED = {"random bytes": "not a file written by torch.save", "an HTML page": "an HTML page",
+            "no metrics": "lacks 'metrics'", "a config that is not JSON": "config is not JSON",
+            "a config missing a part": "config cannot be read back.*model"}
+
+
+@pytest.mark.parametrize("damage", DAMAGED)
+def test_a_damaged_download_names_its_path_and_what_is_wrong(tmp_path, tiny_run, damage):
+    path = tmp_path / "run.pt"
+    DAMAGED[damage](path, train(tiny_run(steps=2, n_logs=2), progress=False))
+    with pytest.raises(ValueError, match=EXPECTED[damage]) as err:
+        load_run(path)
+    assert str(path) in str(err.value) and "weights_only" not in str(err.value)
 
 
 def test_loading_a_file_that_is_not_a_run_names_the_problem(tmp_path):

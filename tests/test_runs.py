@@ -1,4 +1,5 @@
 """The run cache: keys, atomic group-readable files, checkpoints beside the run, and runs that are never stale."""
+import json
 import os
 import stat
 import subprocess
@@ -85,8 +86,10 @@ def test_load_or_train_many_trains_only_the_missing_runs(fresh_cache, monkeypatc
     calls = []
     real = runs.dispatch.run_chunk
     monkeypatch.setattr(runs.dispatch, "run_chunk", lambda chunk, *args: calls.append(chunk.cfgs) or real(chunk, *args))
-    both = runs.load_or_train_many([a, b, c], progress=False, mode="batched")
-    assert calls == [(b, c)] and torch.equal(both[0].val_loss, first.val_loss)
+    cfgs = [a, b, c]
+    both = runs.load_or_train_many(cfgs, progress=False, mode="batched")
+    trained = [cfg for chunk in calls for cfg in chunk]  # however the plan groups them
+    assert sorted(trained, key=cfgs.index) == [b, c] and torch.equal(both[0].val_loss, first.val_loss)
     assert len(list(fresh_cache.glob("runs/*.pt"))) == 3
 
 
@@ -100,7 +103,23 @@ def test_checkpoints_live_in_a_side_file_read_on_first_use(fresh_cache, tiny_run
     assert torch.equal(loaded.checkpoints[5]["embed.W_E"], trained.checkpoints[5]["embed.W_E"])
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "foreign", "lost checkpoints"])
+DAMAGES = ["truncate", "garbage", "foreign", "lost checkpoints", "garbage checkpoints", "foreign checkpoints",
+           "a field missing", "a field added", "a config field missing"]
+
+
+def _rewrite(path, change) -> None:
+    blob = torch.load(path, weights_only=True)
+    change(blob)
+    torch.save(blob, path)
+
+
+def _config_without_seed(blob) -> None:
+    config = json.loads(blob["config"])
+    del config["train"][1]["seed"]
+    blob["config"] = json.dumps(config, sort_keys=True)
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
 def test_a_damaged_or_foreign_file_is_reported_moved_aside_and_retrained(fresh_cache, tiny_run, damage):
     cfg, other = tiny_run(steps=10, checkpoint_every=5), tiny_run(steps=10, checkpoint_every=5, seed=1)
     first = runs.load_or_train(cfg, progress=False)
@@ -112,12 +131,41 @@ def test_a_damaged_or_foreign_file_is_reported_moved_aside_and_retrained(fresh_c
     elif damage == "foreign":
         runs.load_or_train(other, progress=False)
         os.replace(store.run_path(other, "cpu"), path)
-    else:
+    elif damage == "lost checkpoints":
         store.checkpoint_path(path).unlink()
-    with pytest.warns(UserWarning, match=rf"run cache: {path} could not be used .* moved to {path.name}\.corrupt-"):
+    elif damage == "garbage checkpoints":
+        ckpt = store.checkpoint_path(path)
+        ckpt.write_bytes(os.urandom(ckpt.stat().st_size))
+    elif damage == "foreign checkpoints":
+        runs.load_or_train(other, progress=False)
+        theirs = store.checkpoint_path(store.run_path(other, "cpu"))
+        assert theirs.stat().st_size == store.checkpoint_path(path).stat().st_size, "same size"
+        os.replace(theirs, store.checkpoint_path(path))
+    elif damage == "a field missing":
+        _rewrite(path, lambda blob: blob.pop("wall_seconds"))
+    elif damage == "a field added":
+        _rewrite(path, lambda blob: blob.update(notes="from a newer grokutils"))
+    else:
+        _rewrite(path, _config_without_seed)
+    moved = rf"run cache: {path} could not be used .* moved to {path.name}\.corrupt-"
+    with pytest.warns(UserWarning, match=moved) as seen:
         again = runs.load_or_train(cfg, progress=False)
+    if "checkpoints" in damage:
+        assert any(str(store.checkpoint_path(path)) in str(w.message) for w in seen), "the message names the side file"
     assert torch.equal(again.val_loss, first.val_loss) and again.config == cfg
+    assert torch.equal(again.checkpoints[5]["embed.W_E"], first.checkpoints[5]["embed.W_E"])
     assert list(path.parent.glob(f"{path.name}.corrupt-*")) and store.load(cfg, store.config_key(cfg), path) is not None
+
+
+def test_a_run_stored_before_checkpoint_files_carried_their_key_still_loads(fresh_cache, tiny_run, monkeypatch):
+    cfg = tiny_run(steps=10, checkpoint_every=5)
+    first = runs.load_or_train(cfg, progress=False)
+    path = store.run_path(cfg, "cpu")
+    torch.save(first.checkpoints, store.checkpoint_path(path))  # as the store wrote it until issue 28: no key in it
+    _rewrite(path, lambda blob: blob.update(checkpoint_bytes=store.checkpoint_path(path).stat().st_size))
+    monkeypatch.setattr(runs, "train", lambda *a, **k: pytest.fail("retrained a run stored in the old format"))
+    again = runs.load_or_train(cfg, progress=False)
+    assert torch.equal(again.checkpoints[10]["embed.W_E"], first.checkpoints[10]["embed.W_E"])
 
 
 def test_temporary_files_of_a_killed_save_are_cleaned_up(fresh_cache, tiny_run):
