@@ -1,37 +1,31 @@
-"""How a sweep's missing runs get trained: grouped, planned (batched, sequential or worker processes), executed.
+"""How a sweep's missing runs get trained: grouped, planned (sequential, worker processes or batched), executed.
 
-``plan(cfgs, device)`` splits runs into groups that can share one batched model (``sweep.check_batchable``)
-and picks, per group, how to train it:
+``plan(cfgs, device)`` splits runs into groups that can share one batched model (``sweep.check_batchable``) and picks,
+per group, where to train them. On a CPU every run trains alone, one chunk a run, so that a run is the same bit for
+bit however a sweep is split (``ALONE``; issue 28); the modes say where:
 
-- ``"batched"``: the whole group as one batched model in this process (always on a GPU, whatever mode is asked
-  for except ``"sequential"``: no worker process is started beside an accelerator);
 - ``"sequential"``: one run after another in this process;
-- ``"workers"``: the group split into one chunk per worker process, each process pinned to one thread
-  and training its chunk batched (``cores`` chunks on this machine's cores); in a sweep with at least as
-  many groups as workers, each group is one chunk instead, and the workers take whole groups;
-- ``"workers_by_size"``: worker processes as above, one chunk per set of runs that share their shapes (a group's runs
-  whose training and validation sets are the same size, batched), so no run is padded to a larger one's data and no
-  finished run keeps a batch busy; for sweeps over the training fraction.
+- ``"workers"`` and ``"workers_by_size"``: in worker processes, each pinned to one thread (``cores`` of them);
+- ``"batched"``: on a CPU as ``"sequential"``.
 
-Without a mode the choice follows from the configs and the device alone (``default_mode``), so that a build's numbers
-do not depend on how busy the machine was: on a CPU a single run, or a group of full-batch runs, trains in this
-process one run after another; a group of minibatch runs goes to the workers. ``"measured"`` is the measured plan (``measure_plan``, what ``make bench`` reports): a few steps
-of one run at this process's threads, of one run at one thread, and of the group batched at one and at all threads
-give each option's throughput in run-steps per second; a sweep too short to repay starting worker processes never
-gets them. It is fastest, but how it splits a sweep, and so how each run rounds, can change with the load. ``execute``
-sends the chunks to an executor: in-process, a local process pool, or any ``concurrent.futures``-like
-object with ``submit`` (a Dask cluster's ``Client.get_executor()``). Workers write each run into the
-shared run cache themselves, atomically, so a sweep killed halfway resumes with the runs still missing.
+On an accelerator each group is one batched model in this process, whatever mode is asked for except ``"sequential"``
+(one per data size under ``"workers_by_size"``, and for full-batch dropout runs: ``apart_by_size``).
+
+Without a mode the choice follows from the configs and the device alone (``default_mode``), so that a build does not
+depend on how busy the machine was: on a CPU a single run, or a group of full-batch runs, trains in this process; a
+group of minibatch runs goes to the workers. ``"measured"`` times a few steps of one run at this process's threads and
+at one thread (``measure_plan``) and takes the faster way; a sweep too short to repay starting worker processes never
+gets them. ``execute`` sends the chunks to an executor: in-process, a local process pool (``workers``), or any
+``concurrent.futures``-like object with ``submit`` (a Dask cluster's ``Client.get_executor()``) whose workers run this
+process's code. Workers write each run into the shared run cache themselves, atomically, so a sweep stopped or killed
+halfway resumes with the runs still missing.
 """
 from __future__ import annotations
 
-import dataclasses
-import itertools
 import math
-import multiprocessing
 import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -43,9 +37,11 @@ from grokutils.config import RunConfig, check_choice, resolve_device
 from grokutils.step import update
 from grokutils.sweep import Ensemble, check_batchable, train_many
 from grokutils.train import SingleRun, train
+from grokutils.workers import DASK_ENV, dask_executor  # noqa: F401  (the sweep engine's names for them)
+from grokutils.workers import (WorkerDied, check_code, exit_status, local_workers, sigterm_raises, stopping,
+                               waking_as_completed)
 
 MODES = ("batched", "sequential", "workers", "workers_by_size", "measured")
-DASK_ENV = "GROKUTILS_DASK_SCHEDULER"
 WORKER_START_SECONDS = 2.0
 """What starting the worker processes costs (forked; spawned ones import torch first), allowed for in ``measure_plan``."""
 
@@ -121,100 +117,122 @@ def sync(device: torch.device) -> None:
 
 
 def measure_plan(cfgs: list[RunConfig], device: torch.device, n_cores: int | None = None) -> dict[str, float]:
-    """Measured throughput (run-steps per second) of each way to train the batchable group ``cfgs`` on a CPU.
+    """Measured throughput (run-steps per second) of each way to train the batchable group ``cfgs`` on a CPU, each run
+    alone: one after another in this process (``sequential``), or side by side in worker processes (``workers``).
 
-    ``workers`` assumes the chunks run side by side on ``n_cores`` cores, each at its one-thread speed,
-    and pays ``WORKER_START_SECONDS`` once over the sweep's steps.
+    ``workers`` assumes ``min(n_cores, len(cfgs))`` workers, each at one run's one-thread speed and taking whole runs,
+    and pays ``WORKER_START_SECONDS`` once over the sweep.
     """
     n_cores = n_cores or cores()
-    k, threads, steps = len(cfgs), torch.get_num_threads(), cfgs[0].train.steps
-    single = time_steps(cfgs[:1], device, 3, threads, warmup=1)
-    batched = time_steps(cfgs, device, 3, threads, warmup=1) if k > 1 else single
-    rates = {"sequential": 1 / single, "batched": k / batched}
+    k, steps = len(cfgs), cfgs[0].train.steps
+    rates = {"sequential": 1 / time_steps(cfgs[:1], device, 3, torch.get_num_threads(), warmup=1)}
     workers = min(n_cores, k)
-    if workers > 1:  # every worker takes one step of its chunk in ``one`` seconds, all side by side
-        chunk = cfgs[: math.ceil(k / workers)]
-        one = time_steps(chunk, device, 3, 1, warmup=1)
-        busy = steps * one
-        rates["workers"] = min(k, workers * len(chunk)) / one * busy / (busy + WORKER_START_SECONDS)
+    if workers > 1:  # each worker trains ceil(k / workers) runs, one after another, all workers side by side
+        busy = math.ceil(k / workers) * steps * time_steps(cfgs[:1], device, 3, 1, warmup=1)
+        rates["workers"] = k * steps / (busy + WORKER_START_SECONDS)
     return rates
 
 
 def plan(cfgs: list[RunConfig], device: torch.device, mode: str | None = None, n_workers: int | None = None,
          ) -> list[Chunk]:
-    """The chunks that train ``cfgs``: per batchable group, ``mode`` if given (``"measured"``: the measured best),
-    else ``default_mode``'s.
+    """The chunks that train ``cfgs``: per batchable group, ``mode`` if given (``"measured"``: the measured best, with
+    ``n_workers`` cores), else ``default_mode``'s.
 
-    On a device other than the CPU no worker process is ever started: each group is one batched model (one per equal
-    data size under ``"workers_by_size"``), whatever ``mode`` asks, except ``"sequential"``, which trains in this
-    process too and keeps each run's own training time (what a chapter timing runs one by one reads).
+    On a CPU every run trains alone (``ALONE``), one chunk a run, in this process or in a worker process.
+    On another device no worker process is ever started: each group is one batched model (one per equal data size
+    under ``"workers_by_size"``, and where ``apart_by_size`` says so), whatever ``mode`` asks, except ``"sequential"``,
+    which trains in this process too and keeps each run's own training time (what a chapter timing runs one by one
+    reads).
     """
     check_choice("mode", mode, MODES + (None,))
-    chunks, found, n_workers = [], groups(cfgs), n_workers or cores()
+    found = groups(cfgs)
     if device.type != "cpu" and mode != "sequential":
         return _on_accelerator(cfgs, found, device.type, mode)
-    if mode == "workers_by_size":
-        return [Chunk(tuple(cfgs[i] for i in same), tuple(same), "batched", threads=1, why="asked for", group=g)
-                for g, group in enumerate(found) for same in _by_size(cfgs, group)]
+    chunks = []
     for g, group in enumerate(found):
-        members = [cfgs[i] for i in group]
-        chosen, reason = (_best_mode(members, device, n_workers) if mode == "measured" else (mode, "asked for") if mode
-                          else (default_mode(members), "the default for these runs"))
-        # with at least as many groups as workers, each worker trains whole groups batched (fewer, larger steps);
-        # with fewer, a group is split across the workers so that every core is busy
-        split_over = 1 if len(found) >= n_workers else n_workers
-        chunks += [dataclasses.replace(c, group=g) for c in _split(members, group, chosen, split_over, reason)]
+        where, why = _where_on_cpu([cfgs[i] for i in group], device, mode, n_workers)
+        threads = 1 if where == "workers" else None
+        chunks += [Chunk((cfgs[i],), (i,), "sequential", threads=threads, why=why, group=g) for i in group]
     return chunks
 
 
+ALONE = "batching changes a run's rounding"
+"""Why a CPU never batches runs: a run batched with others is not bit for bit the run trained alone (issue 28), so a
+cache key could hold either, depending on how a sweep was split and which runs it still missed. Partners with another
+learning rate or weight decay take another optimiser path, a training set padded to a larger partner's changes the
+sums (and a dropout run's masks), an MLP's batched products round otherwise, and each run's weight norm is summed in
+another order. On a CPU batching gained 1.0x to 1.4x per run for three chapters' ``book`` runs (issue 28)."""
+
+
+def _where_on_cpu(group: list[RunConfig], device: torch.device, mode: str | None, n_workers: int | None,
+                  ) -> tuple[str, str]:
+    """Where a group's runs train on a CPU, each alone: ``"sequential"`` (this process) or ``"workers"``, and why."""
+    if mode == "measured":
+        return _best_mode(group, device, n_workers)
+    if mode is None:
+        return default_mode(group), "the default for these runs"
+    if mode == "batched":
+        return "sequential", f"'batched' was asked for, but on a CPU each run trains alone: {ALONE}"
+    return ("sequential" if mode == "sequential" else "workers"), "asked for"
+
+
 def default_mode(group: list[RunConfig]) -> str:
-    """How a batchable group trains on a CPU when no mode is asked for, from its configs alone (never from timings,
+    """Where a batchable group trains on a CPU when no mode is asked for, from its configs alone (never from timings,
     which move with the machine's load): ``"sequential"`` for a single run or for full-batch runs (their large matrix
-    products already keep every core busy, and batching or splitting them only adds memory traffic: ``make bench``),
-    else ``"workers"``. On an accelerator ``plan`` makes every group one batched model."""
+    products already keep every core busy: ``make bench``), else ``"workers"``. On an accelerator ``plan`` makes every
+    group one batched model."""
     if len(group) == 1 or all(cfg.train.batch_size is None for cfg in group):
         return "sequential"
     return "workers"
 
 
+def apart_by_size(group: list[RunConfig]) -> bool:
+    """Whether a group may share a batched model only with runs of its training set's size: full-batch runs with
+    dropout draw their masks over the batch padded to the largest training set, so a run batched with a larger one
+    would draw other masks than alone (minibatches are never padded)."""
+    return any(getattr(cfg.model, "dropout", 0) for cfg in group) and group[0].train.batch_size is None
+
+
 def _on_accelerator(cfgs: list[RunConfig], found: list[list[int]], device_type: str, mode: str | None) -> list[Chunk]:
-    """One batched model per group (per equal data size under ``"workers_by_size"``), in this process: forked workers
-    cannot share a CUDA context, and CPU workers would leave the device idle."""
+    """One batched model per group (per equal data size under ``"workers_by_size"``, per training-set size where
+    ``apart_by_size``), in this process: forked workers cannot share a CUDA context, and CPU workers would leave the
+    device idle."""
     why = f"one batched model on {device_type}"
     if mode in ("workers", "workers_by_size"):
         why += f"; {mode!r} was asked for, but worker processes run only on a CPU"
-    parts = [(g, same) for g, group in enumerate(found)
-             for same in (_by_size(cfgs, group) if mode == "workers_by_size" else [group])]
+    parts = [(g, same) for g, group in enumerate(found) for same in _batched_parts(cfgs, group, mode)]
     return [Chunk(tuple(cfgs[i] for i in same), tuple(same), "batched", why=why, group=g) for g, same in parts]
 
 
-def _by_size(cfgs: list[RunConfig], group: list[int]) -> list[list[int]]:
-    """``group`` split into runs of equal data sizes (the same ``frac_train``, ``train_points`` and ``test_points``,
-    where the task has them: the fields besides the split's seed in which batchable tasks may differ)."""
-    sizes: dict[tuple, list[int]] = {}
+def _batched_parts(cfgs: list[RunConfig], group: list[int], mode: str | None) -> list[list[int]]:
+    """The batched models of ``group`` on an accelerator: one, or one per data size under ``"workers_by_size"``, or
+    one per training-set size where ``apart_by_size``."""
+    if mode == "workers_by_size":
+        return _by(cfgs, group, data_sizes)
+    if apart_by_size([cfgs[i] for i in group]):
+        return _by(cfgs, group, lambda cfg: cfg.task.n_train)
+    return [group]
+
+
+def data_sizes(cfg: RunConfig) -> tuple:
+    """``cfg``'s ``frac_train``, ``train_points`` and ``test_points`` (None where its task has no such field): the
+    fields besides the split's seed in which batchable tasks may differ."""
+    return tuple(getattr(cfg.task, name, None) for name in ("frac_train", "train_points", "test_points"))
+
+
+def _by(cfgs: list[RunConfig], group: list[int], key) -> list[list[int]]:
+    """``group`` split into runs of equal ``key(cfg)``, in order of first appearance."""
+    parts: dict = {}
     for i in group:
-        key = tuple(getattr(cfgs[i].task, name, None) for name in ("frac_train", "train_points", "test_points"))
-        sizes.setdefault(key, []).append(i)
-    return list(sizes.values())
+        parts.setdefault(key(cfgs[i]), []).append(i)
+    return list(parts.values())
 
 
 def _best_mode(cfgs: list[RunConfig], device: torch.device, n_workers: int | None) -> tuple[str, str]:
-    if device.type != "cpu":
-        return "batched", f"one batched model on {device.type}"
     if len(cfgs) == 1:
         return "sequential", "a single run"
     rates = measure_plan(cfgs, device, n_workers)
     return max(rates, key=rates.get), "measured run-steps/s: " + ", ".join(f"{m} {r:.1f}" for m, r in rates.items())
-
-
-def _split(cfgs: list[RunConfig], indices: list[int], mode: str, n_workers: int, why: str) -> list[Chunk]:
-    if mode == "sequential":  # one task a run: each is cached, and counted, as soon as it is done
-        return [Chunk((cfg,), (i,), mode, why=why) for cfg, i in zip(cfgs, indices)]
-    if mode == "batched":
-        return [Chunk(tuple(cfgs), tuple(indices), mode, why=why)]
-    size = math.ceil(len(cfgs) / max(1, n_workers))
-    return [Chunk(tuple(cfgs[i : i + size]), tuple(indices[i : i + size]), "batched", threads=1, why=why)
-            for i in range(0, len(cfgs), size)]
 
 
 def describe(chunks: list[Chunk]) -> str:
@@ -222,12 +240,12 @@ def describe(chunks: list[Chunk]) -> str:
     lines = []
     for g in sorted({c.group for c in chunks}):
         mine = [c for c in chunks if c.group == g]
-        n = len(mine)
         if mine[0].threads:
-            how = f"{n} worker process{'es' if n > 1 else ''}, 1 thread each"
+            how = "worker processes, 1 thread each, one run at a time"
+        elif mine[0].mode == "sequential":
+            how = "sequential"
         else:
-            how = f"{n} batched models, one per data size" if n > 1 and mine[0].mode == "batched" else mine[0].mode
-        how += " (one batched model each)" if mine[0].threads and max(len(c.cfgs) for c in mine) > 1 else ""
+            how = f"{len(mine)} batched models, one per data size" if len(mine) > 1 else "batched"
         lines.append(f"{sum(len(c.cfgs) for c in mine)} runs: {how} ({mine[0].why})")
     return "\n".join(lines)
 
@@ -245,27 +263,6 @@ def run_chunk(chunk: Chunk, device: str | None, cache: str | None) -> list:
     if cache is None:
         return histories
     return [store.store(h, device, Path(cache)) for h in histories]
-
-
-def local_workers(n: int) -> ProcessPoolExecutor:
-    """A pool of ``n`` processes, each pinned to one torch thread: forked where the system allows (they start
-    at once, with the package already imported, as PyTorch's data loader workers do), else spawned."""
-    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-    return ProcessPoolExecutor(max_workers=n, mp_context=multiprocessing.get_context(method),
-                               initializer=torch.set_num_threads, initargs=(1,))
-
-
-def dask_executor(client=None):
-    """The executor of a Dask cluster: ``client`` (a ``distributed.Client``, or an executor already), else a
-    ``Client`` of ``$GROKUTILS_DASK_SCHEDULER`` (e.g. ``tcp://host:8786``); None if neither is given."""
-    address = os.environ.get(DASK_ENV)
-    if client is None and not address:
-        return None
-    if client is None:
-        from distributed import Client  # noqa: PLC0415  (optional: only for clusters)
-
-        client = Client(address)
-    return client.get_executor() if hasattr(client, "get_executor") else client
 
 
 STEP_FLOOR = 64
@@ -287,23 +284,61 @@ def execute(chunks: list[Chunk], device: str | None, cache: str | None, executor
             ) -> dict[int, object]:
     """Run every chunk and return ``{index in the sweep: history or key}``, with one progress bar over the runs.
 
-    Chunks go to ``executor`` if given. Otherwise worker chunks go to a local process pool first, and the
-    others run in this process once the pool is done: a process at full threads beside busy workers would
-    oversubscribe the cores, which on a CPU costs far more than it gains.
+    Chunks go to ``executor`` if given, once it has shown that its workers run this process's code
+    (``workers.check_code``). Otherwise worker chunks go to a local process pool first, and the others run in this
+    process once the pool is done: a process at full threads beside busy workers would oversubscribe the cores, which
+    on a CPU costs far more than it gains. Ctrl-C, SIGTERM or a dead worker stop the workers at once
+    (``workers.stopping``); the runs finished by then are in the cache at ``cache``.
     """
-    results: dict[int, object] = {}
-    bar = tqdm(total=sum(len(c.cfgs) for c in chunks), disable=not progress, desc="runs", unit="run")
     pooled = largest_first([c for c in chunks if executor is not None or c.threads])
     local = [c for c in chunks if executor is None and not c.threads]
-    pool = local_workers(min(cores(), len(pooled))) if pooled and executor is None else None
+    if pooled and executor is not None:
+        check_code(executor)
+    results: dict[int, object] = {}
+    bar = tqdm(total=sum(len(c.cfgs) for c in chunks), disable=not progress, desc="runs", unit="run")
     try:
-        futures = {(executor or pool).submit(run_chunk, c, device, cache): c for c in pooled}
-        done = ((futures[f], f.result()) for f in as_completed(futures))
-        for chunk, out in itertools.chain(done, ((c, run_chunk(c, device, cache)) for c in local)):
-            results.update(zip(chunk.indices, out))
-            bar.update(len(chunk.indices))
+        with sigterm_raises():
+            results.update(_run_pooled(pooled, device, cache, executor, bar) if pooled else {})
+            for chunk in local:
+                results.update(zip(chunk.indices, run_chunk(chunk, device, cache)))
+                bar.update(len(chunk.indices))
     finally:
         bar.close()
-        if pool is not None:
-            pool.shutdown()
     return results
+
+
+def _run_pooled(pooled: list[Chunk], device: str | None, cache: str | None, executor, bar) -> dict[int, object]:
+    """Run ``pooled`` on ``executor``, or on a local pool started here and ended before returning."""
+    pool = local_workers(min(cores(), len(pooled)), len(pooled)) if executor is None else None
+    futures: dict = {}
+    results: dict[int, object] = {}
+    with stopping(pool, futures):
+        for tag, chunk in enumerate(pooled):
+            future = (pool.submit_task(tag, run_chunk, chunk, device, cache) if pool is not None
+                      else executor.submit(run_chunk, chunk, device, cache))
+            futures[future] = tag
+        for future in waking_as_completed(futures):
+            chunk = pooled[futures[future]]
+            try:
+                results.update(zip(chunk.indices, future.result()))
+            except BrokenProcessPool as err:
+                raise WorkerDied(_who_died(pool, pooled, futures, cache)) from err
+            bar.update(len(chunk.indices))
+    return results
+
+
+def _who_died(pool, pooled: list[Chunk], futures: dict, cache: str | None) -> str:
+    """Which worker died, running which chunk, and what a rerun trains."""
+    finished = {tag for f, tag in futures.items() if f.done() and not f.cancelled() and f.exception() is None}
+    dead = [f"worker process {pid} ({exit_status(code)}) died {_while(tag, pooled)}"
+            for tag, pid, code in (pool.dead(finished) if pool is not None else [])]
+    kept = (f"the runs finished before are kept in the run cache ({cache}), so running it again trains only the missing "
+            "runs" if cache else "no run was cached (the sweep ran without the cache)")
+    return "; ".join(dead or ["a worker process died"]) + f"; the sweep stopped: {kept}"
+
+
+def _while(tag: int | None, pooled: list[Chunk]) -> str:
+    if tag is None:
+        return "between chunks"
+    runs = ", ".join(map(str, pooled[tag].indices))
+    return f"while training chunk {tag + 1} of {len(pooled)} (runs {runs} of the sweep)"

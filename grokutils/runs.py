@@ -62,8 +62,9 @@ def load_or_train_many(cfgs: list[RunConfig], device=None, progress: bool = True
     ``executor`` (anything with ``submit(fn, *args)``, or a Dask ``Client``) receives the work; None uses
     the Dask cluster named by ``$GROKUTILS_DASK_SCHEDULER`` if set, else this machine (worker chunks in a
     local process pool, the rest in this process).
-    Whichever trains them, the runs are the same (to float tolerance) and each is cached once trained; a cache that
-    cannot be written is handled as in ``load_or_train`` (its missing runs trained, returned, not stored).
+    Whichever way the engine trains them, the runs are the same (bit for bit on a CPU, where every run trains
+    alone) and each is cached once trained; a cache that cannot be written is handled as in ``load_or_train`` (its
+    missing runs trained, returned, not stored).
     In a dry run (``dryrun.enabled()``) each config gets a synthetic History, and the cache is neither read nor written.
     """
     device = resolve_device(device)
@@ -83,11 +84,12 @@ def load_or_train_many(cfgs: list[RunConfig], device=None, progress: bool = True
 
 
 def _train_missing(cfgs, missing, device, mode, executor, progress, cache) -> dict:
+    executor = dispatch.dask_executor(executor)  # a bad $GROKUTILS_DASK_SCHEDULER fails before anything is timed
     chunks = dispatch.plan([cfgs[i] for i in missing], device, mode)
     chunks = [dataclasses.replace(c, indices=tuple(missing[j] for j in c.indices)) for c in chunks]
     if progress:
         print(dispatch.describe(chunks))
-    return dispatch.execute(chunks, device.type, cache, dispatch.dask_executor(executor), progress)
+    return dispatch.execute(chunks, device.type, cache, executor, progress)
 
 
 def _read_back(cfg: RunConfig, key: str) -> History:
