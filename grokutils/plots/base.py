@@ -188,21 +188,31 @@ def plot_steps_against(xs, steps, xlabel: str, ylabel: str = "steps to 99% valid
     return fig
 
 
-def plot_power_law(x, y, slope: float, intercept: float, xlabel: str, ylabel: str, label: str = "runs",
-                   flagged: list[bool] | None = None, flagged_label: str = "flagged") -> plt.Figure:
-    """Points ``(x, y)`` on log-log axes with the fitted line y = e^intercept · x^slope; ``label`` names the points in
-    the legend, and the points where ``flagged`` is true are drawn open and named ``flagged_label`` instead."""
+def plot_power_law(x, y, fit, xlabel: str, ylabel: str, label: str = "runs", flagged: list[bool] | None = None,
+                   flagged_label: str = "flagged") -> plt.Figure:
+    """Points ``(x, y)`` on log-log axes with the fitted line y = e^intercept · x^slope of ``fit`` (anything with
+    ``slope`` and ``intercept``); ``label`` names the points in the legend, and the points where ``flagged`` is true
+    are drawn open and named ``flagged_label`` instead. Without a fit (None: too few points at this profile) the
+    points alone, and the axes say so."""
     fig, ax = plt.subplots(figsize=(4.5, 3.4), layout="constrained")
+    x, y = list(x), list(y)
     flagged = list(flagged) if flagged is not None else [False] * len(x)
     for is_flagged, style, name in ((False, dict(color=VAL_COLOR), label),
                                     (True, dict(color=VAL_COLOR, mfc="none", ms=8, mew=1.5), flagged_label)):
         points = [(a, b) for a, b, f in zip(x, y, flagged) if f == is_flagged]
         if points:
             ax.plot(*zip(*points), "o", label=name, **style)
-    xs = torch.logspace(math.log10(min(x)), math.log10(max(x)), 50)
-    ax.plot(xs, math.exp(intercept) * xs**slope, "k--", lw=1, label=f"fit: slope {slope:.2f}")
-    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel)
-    ax.legend()
+    if fit is not None and x:
+        xs = torch.logspace(math.log10(min(x)), math.log10(max(x)), 50)
+        ax.plot(xs, math.exp(fit.intercept) * xs**fit.slope, "k--", lw=1, label=f"fit: slope {fit.slope:.2f}")
+    else:
+        ax.text(0.5, 0.5, f"no fit at this profile ({len(x)} point{'' if len(x) == 1 else 's'})",
+                transform=ax.transAxes, ha="center", va="center", color="0.4")
+    if x:
+        ax.set(xscale="log", yscale="log")
+    ax.set(xlabel=xlabel, ylabel=ylabel)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend()
     return fig
 
 

@@ -103,7 +103,8 @@ def test_plot_landscapes_draws_one_panel_per_size():
 
 
 def test_plot_power_law_draws_points_and_fit():
-    fig = plots.plot_power_law([0.1, 1.0], [1000, 100], -1.0, math.log(100), "weight decay γ", "steps")
+    fig = plots.plot_power_law([0.1, 1.0], [1000, 100], lu.fit_power_law([0.1, 1.0], [1000, 100]), "weight decay γ",
+                               "steps")
     ax = fig.axes[0]
     assert len(ax.lines) == 2 and ax.get_xlabel() == "weight decay γ" and ax.get_ylabel() == "steps"
     xs, ys = ax.lines[1].get_data()

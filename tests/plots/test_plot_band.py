@@ -1,4 +1,6 @@
 """grokutils.plots.band: the comprehension band's delay maps and steps per cell."""
+from types import SimpleNamespace
+
 import matplotlib.pyplot as plt
 import pytest
 import torch
@@ -14,6 +16,15 @@ def test_seed_bands_and_the_static_slider(make_history):
     assert len(fig.axes[0].collections) == 2, "a shaded band per curve"
     assert "3 seeds" in fig.legends[0].get_texts()[0].get_text(), "one legend, above the panels"
     plt.close(fig)
+
+
+def test_power_law_without_a_fit_draws_the_points_and_says_so():
+    fig = plots.plot_power_law([100], [8], None, "N", "B*")
+    ax = fig.axes[0]
+    assert len(ax.lines) == 1 and [t.get_text() for t in ax.texts] == ["no fit at this profile (1 point)"]
+    empty = plots.plot_power_law([], [], None, "N", "B*").axes[0]
+    assert not empty.lines and empty.texts[0].get_text() == "no fit at this profile (0 points)"
+    plt.close("all")
     steps = [0, 100, 200, 300]
     html = plots.fourier.checkpoint_scrubber(steps, torch.rand(4, 12), [1, 3], {
         "steps": torch.arange(0, 301, 10), "train_loss": torch.rand(31) + 0.1, "test_loss": torch.rand(31) + 0.1}).data
@@ -49,7 +60,8 @@ def test_a_zero_delay_is_labelled_not_coloured_as_the_shortest_and_coincident_st
 
 
 def test_power_law_flags_points_and_names_them():
-    fig = plots.plot_power_law([100, 200, 400], [8, 8, 2], -1.0, 5.0, "N", "B*", label="best cell of each N",
+    fig = plots.plot_power_law([100, 200, 400], [8, 8, 2], SimpleNamespace(slope=-1.0, intercept=5.0), "N", "B*",
+                               label="best cell of each N",
                                flagged=[False, False, True], flagged_label="delay 0")
     texts = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert texts[:2] == ["best cell of each N", "delay 0"]
