@@ -9,12 +9,12 @@ from grokutils.book.findings import (DOES_NOT_HOLD, HOLDS, NOT_TESTED, UNDECIDED
 from grokutils.book.fmt import MISSING, NOT_REACHED, fmt, fmt_fraction, fmt_pct, fmt_step, text_table
 from grokutils.book.page import (Stopwatch, describe_device, finish, glue, offer_download, run_box, start,
                                  training_seconds)
-from grokutils.book.profiles import (PROFILE_ENV, PROFILES, SEED_LIMIT, asserts_findings, check_parameters, check_seed,
-                                     resolve_profile, turn)
+from grokutils.book.profiles import (PROFILE_ENV, PROFILES, SEED_LIMIT, asserts_findings, check_odd_knob,
+                                     check_parameters, check_seed, resolve_profile, turn)
 from grokutils.book.runset import run_all
 
 __all__ = ["DOES_NOT_HOLD", "HOLDS", "NOT_TESTED", "UNDECIDED", "VERDICTS", "Check", "Checks", "Evidence", "Finding",
            "Verdict", "judge", "judge_all", "verdict_glue", "MISSING", "NOT_REACHED", "fmt", "fmt_fraction", "fmt_pct",
            "fmt_step", "text_table", "Stopwatch", "describe_device", "finish", "glue", "offer_download", "run_box",
-           "start", "training_seconds", "PROFILE_ENV", "PROFILES", "SEED_LIMIT", "asserts_findings", "check_parameters", "check_seed",
-           "resolve_profile", "run_all", "turn"]
+           "start", "training_seconds", "PROFILE_ENV", "PROFILES", "SEED_LIMIT", "asserts_findings", "check_odd_knob",
+           "check_parameters", "check_seed", "resolve_profile", "run_all", "turn"]

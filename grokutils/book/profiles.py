@@ -41,6 +41,15 @@ def check_seed(seed: int, span: int = 1) -> int:
     return seed
 
 
+def check_odd_knob(name: str, value, low: int, high: int, why: str) -> None:
+    """Raise ValueError, naming the knob and its allowed values, unless ``value`` is None or an odd integer in
+    ``[low, high]``; ``why`` says why it must be odd."""
+    check_int(name, value, low, high, none_ok=True)
+    if value is not None and value % 2 == 0:
+        raise ValueError(f"{name}={value!r} must be odd ({why}); allowed values: an odd integer in [{low}, {high}], "
+                         "or None")
+
+
 def turn(preset, **knobs):
     """A chapter's profile (a frozen dataclass) with each knob the reader gave (not None) in its place, and whether any
     differs from the profile's: ``(profile, turned)``. A turned profile's declared verdicts do not apply."""

@@ -22,10 +22,10 @@ import torch
 
 from grokutils import dryrun
 from grokutils.analysis import landscape
-from grokutils.book import (HOLDS, UNDECIDED, Checks, Evidence, Finding, asserts_findings, check_seed,
-                            fmt, fmt_step, judge_all, resolve_profile, turn, verdict_glue)
+from grokutils.book import (HOLDS, UNDECIDED, Checks, Evidence, Finding, asserts_findings, check_odd_knob,
+                            check_seed, fmt, fmt_step, judge_all, resolve_profile, turn, verdict_glue)
 from grokutils.chapters import comprehension_band as band_chapter
-from grokutils.config import RunConfig, check_int, resolve_device
+from grokutils.config import RunConfig, resolve_device
 from grokutils.history import History
 
 THRESHOLD = band_chapter.THRESHOLD
@@ -169,10 +169,7 @@ def settings(profile: str | None = None, grid_points: int | None = None, seed: i
     """The chapter's settings at ``profile`` (the notebook's parameters); ``grid_points`` replaces the landscape's
     points along each direction (None: the profile's), and then the profile's declared verdicts do not apply."""
     profile = resolve_profile(profile)
-    check_int("grid_points", grid_points, 3, 201, none_ok=True)
-    if grid_points is not None and grid_points % 2 == 0:
-        raise ValueError(f"grid_points={grid_points!r} must be odd (the trained weights are the grid's centre); "
-                         "allowed values: an odd integer in [3, 201], or None")
+    check_odd_knob("grid_points", grid_points, 3, 201, "the trained weights are the grid's centre")
     check_seed(seed, 16)
     resolve_device(device)
     (preset, turned), grid = turn(PROFILES[profile], grid=grid_points), band_chapter.settings(profile, seed=seed,

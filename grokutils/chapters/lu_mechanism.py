@@ -37,8 +37,8 @@ from dataclasses import dataclass
 
 from grokutils import book
 from grokutils.analysis import lu
-from grokutils.book import (DOES_NOT_HOLD, HOLDS, Checks, Evidence, Finding, asserts_findings, check_seed, fmt_pct,
-                            fmt_step, judge_all, resolve_profile, turn, verdict_glue)
+from grokutils.book import (DOES_NOT_HOLD, HOLDS, Checks, Evidence, Finding, asserts_findings, check_odd_knob,
+                            check_seed, fmt_pct, fmt_step, judge_all, resolve_profile, turn, verdict_glue)
 from grokutils.chapters import omnigrok_mnist
 from grokutils.config import RunConfig, check_int, resolve_device
 from grokutils.history import History, steps_to_each
@@ -414,10 +414,7 @@ def modular_runs(group: ModularGroup, seed: int, delay_acc: float) -> tuple[RunC
 
 def _check_knobs(n_alphas, modular_steps) -> None:
     """Raise ValueError naming the knob and its allowed values unless each is None or allowed."""
-    allowed = "allowed values: an odd integer in [5, 41] (α = 1 on the grid, a U needs inner points), or None"
-    check_int("n_alphas", n_alphas, 5, 41, none_ok=True)
-    if n_alphas is not None and n_alphas % 2 == 0:
-        raise ValueError(f"n_alphas={n_alphas!r} must be odd; {allowed}")
+    check_odd_knob("n_alphas", n_alphas, 5, 41, "α = 1 on the grid; at least 5, so that a U has inner points")
     check_int("modular_steps", modular_steps, MIN_MODULAR_STEPS, 10**6, none_ok=True)
 
 
@@ -447,7 +444,8 @@ def settings(profile: str | None = None, n_alphas: int | None = None, modular_st
         trajectory_size=preset.trajectory_size,
         wd_sweep=wd_runs(trajectory, preset.wd),
         modular=modular_runs(mod, seed, delay_acc),
-        cost_probe=tuple(c.replace(n_logs=2, stop_at_val_acc=None) for c in modular_runs(preset.probe, seed, delay_acc)),
+        cost_probe=tuple(c.replace(n_logs=2, stop_at_val_acc=None)
+                         for c in modular_runs(preset.probe, seed, delay_acc)),
         paper_epochs=PROFILES["paper"].modular.steps,
         general_acc=preset.wd.general_acc,
         findings=None if land_turned or mod_turned else preset.findings,
