@@ -28,9 +28,11 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-# The rendered book at the profile in $GROKUTILS_PROFILE (default: book), in _build/html.
+# The rendered book at the profile in $GROKUTILS_PROFILE (default: book), in _build/html: each chapter's runs trained
+# first, with its name and last cost printed before it, then jupyter-book build -W -n --keep-going, then a table of
+# every chapter's wall time (grokutils/book/build.py).
 book: install
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	$(BIN)/python -m grokutils.book.build
 
 # Milliseconds per training step of the canonical settings on this machine.
 bench: install

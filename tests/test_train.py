@@ -22,13 +22,15 @@ def test_training_is_deterministic_for_a_seed(tiny_run):
     assert not torch.equal(a.train_loss, c.train_loss)
 
 
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "foreach"])
 @pytest.mark.parametrize("optimizer", ["adamw", "adam"])
-def test_one_full_batch_step_equals_torch_optim_by_hand(tiny_run, optimizer):
-    cfg = tiny_run(steps=3, warmup_steps=0, n_logs=2, optimizer=optimizer)
+def test_one_full_batch_step_equals_torch_optim_by_hand(tiny_run, optimizer, fused):
+    cfg = tiny_run(steps=3, warmup_steps=0, n_logs=2, optimizer=optimizer, fused_adam=fused)
     h = train(cfg, progress=False)
     model, data = cfg.model.build(), cfg.task.build()
     kind = torch.optim.AdamW if optimizer == "adamw" else torch.optim.Adam
-    opt = kind(model.parameters(), lr=cfg.train.lr, betas=cfg.train.betas, weight_decay=cfg.train.weight_decay)
+    kernel = dict(fused=True) if fused else dict(foreach=True)
+    opt = kind(model.parameters(), lr=cfg.train.lr, betas=cfg.train.betas, weight_decay=cfg.train.weight_decay, **kernel)
     for _ in range(3):
         opt.zero_grad()
         torch.nn.functional.cross_entropy(model.final_logits(data.x_train), data.y_train).backward()

@@ -237,19 +237,21 @@ def _loss_acc(logits: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]
     return float(F.cross_entropy(logits, labels)), float((logits.argmax(-1) == labels).double().mean())
 
 
-def split_key_directions(logits: torch.Tensor, key_freqs) -> dict[str, torch.Tensor]:
+def split_key_directions(logits: torch.Tensor, key_freqs, each: bool = True) -> dict[str, torch.Tensor]:
     """The paper's ablations of ``logits [p * p, C]`` (grid order, float64): ``restricted`` keeps the constant
     and the ``cos/sin(w_k (a + b))`` directions of the key frequencies over ``(a, b)``, ``excluded``
-    removes those directions, and ``excluded_each`` ``[len(key_freqs), p * p, C]`` removes one key
+    removes those directions, and (with ``each``) ``excluded_each`` ``[len(key_freqs), p * p, C]`` removes one key
     frequency's two directions at a time."""
     p = math.isqrt(logits.shape[0])
     directions = trig_sum_directions(p, key_freqs, torch.float64)
     coefficients = directions @ logits.double()
     kept = directions.T @ coefficients
-    n = len(directions) // 2
-    each = [directions[[i, i + n]].T @ coefficients[[i, i + n]] for i in range(n)]
-    return {"restricted": logits.mean(0) + kept, "excluded": logits - kept,
-            "excluded_each": logits - torch.stack(each) if each else logits[None, :0]}
+    out = {"restricted": logits.mean(0) + kept, "excluded": logits - kept}
+    if each:
+        n = len(directions) // 2
+        parts = [directions[[i, i + n]].T @ coefficients[[i, i + n]] for i in range(n)]
+        out["excluded_each"] = logits - torch.stack(parts) if parts else logits[None, :0]
+    return out
 
 
 def restricted_excluded(model: torch.nn.Module, p: int, key_freqs, is_train: torch.Tensor) -> dict:
@@ -270,7 +272,7 @@ def restricted_excluded(model: torch.nn.Module, p: int, key_freqs, is_train: tor
     full, acts = full[:, -1].double(), cache[MLP_POST][:, -1].double()
     logits = full[:, :p]
     parts = split_key_directions(logits, key_freqs)
-    neurons = split_key_directions(acts, key_freqs)["restricted"] @ neuron_logit_map(model, p)
+    neurons = split_key_directions(acts, key_freqs, each=False)["restricted"] @ neuron_logit_map(model, p)
     neurons = neurons - neurons.mean(0) + logits.mean(0)
     out = {}
     out["train_loss"], out["train_acc"] = _loss_acc(full[is_train], labels[is_train])

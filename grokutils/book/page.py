@@ -124,9 +124,18 @@ def run_box(chapter: str, profile: str) -> str:
     for name in PROFILES:
         cost = measured.get(name)
         label = f"`{name}`" + (" (this page)" if name == profile else "")
-        lines.append(f"| {label} | not executed here | | |" if cost is None else
-                     f"| {label} | {cost['wall_seconds']:,.0f} s | {cost['train_seconds']:,.0f} s | {cost['device']} |")
+        lines.append(f"| {label} | not executed here | | |" if not cost or "wall_seconds" not in cost else
+                     f"| {label} | {cost['wall_seconds']:,.0f} s | {_training(cost)} | {cost['device']} |")
     return "\n".join(lines)
+
+
+def _training(cost: dict) -> str:
+    """The box's training cell: the runs' own training times summed, and the wall time ``make book`` took to train
+    them on this machine's cores where it did (``costs.record_training``)."""
+    text = f"{cost['train_seconds']:,.0f} s"
+    if "train_wall_seconds" in cost:
+        text += f" ({cost['train_wall_seconds']:,.0f} s of wall time in `make book`)"
+    return text
 
 
 def markdown(text: str):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -162,11 +163,17 @@ class Attention(nn.Module):
         for name in ("hook_q", "hook_k", "hook_v", "hook_attn_scores", "hook_pattern", "hook_z"):
             setattr(self, name, HookPoint())
 
-    def forward(self, x: torch.Tensor, n_last: int | None = None) -> torch.Tensor:
-        """Attend; with ``n_last`` only the last ``n_last`` positions query (shape ``[batch, n_last, d_model]``)."""
-        q = self.hook_q(_project(x[..., -n_last:, :] if n_last else x, self.W_Q, self.b_Q))
-        k = self.hook_k(_project(x, self.W_K, self.b_K))
-        v = self.hook_v(_project(x, self.W_V, self.b_V))
+    def forward(self, x: torch.Tensor, n_last: int | None = None, table: TokenTable | None = None) -> torch.Tensor:
+        """Attend; with ``n_last`` only the last ``n_last`` positions query (shape ``[batch, n_last, d_model]``).
+        With a ``table`` (the first block's inputs per position and token), ``x`` is not read: the queries, keys and
+        values are projected once per row of the table and gathered per example (``TokenTable``)."""
+        if table is None:
+            q = _project(x[..., -n_last:, :] if n_last else x, self.W_Q, self.b_Q)
+            k, v = _project(x, self.W_K, self.b_K), _project(x, self.W_V, self.b_V)
+        else:
+            q = table.gather(self.W_Q, self.b_Q, n_last)
+            k, v = table.gather(self.W_K, self.b_K), table.gather(self.W_V, self.b_V)
+        q, k, v = self.hook_q(q), self.hook_k(k), self.hook_v(v)
         # Contexts here are a few tokens long: broadcasting beats many tiny batched matmuls.
         scores = (q.unsqueeze(-3) * k.unsqueeze(-4)).sum(-1).movedim(-1, -3) / math.sqrt(q.shape[-1])
         n_q, n_k = scores.shape[-2:]
@@ -175,6 +182,32 @@ class Attention(nn.Module):
         pattern = self.hook_pattern(scores.softmax(-1))
         z = self.hook_z((pattern.movedim(-3, -1)[..., None] * v.unsqueeze(-4)).sum(-3))
         return linear(z.flatten(-2), self.W_O.flatten(-3, -2).transpose(-1, -2), self.b_O)
+
+
+class TokenTable(NamedTuple):
+    """The first block's attention input as a table: in every transformer here it is a function of (position, token)
+    alone (the token's embedding plus its position's, layer-normed first in a pre-norm model; nothing random comes
+    before it), so a projection of it is computed once per row of the table and gathered per example, instead of
+    once per example and position: the same numbers up to rounding, for a fraction of the work when a batch holds
+    more examples than the vocabulary has tokens (``Transformer.token_table``).
+
+    Attributes:
+        rows: ``[n_ctx, d_vocab, d_model]`` (``[K, ...]`` for stacked runs): the input at each position for each token.
+        index: ``[batch, pos]`` (or ``[K, batch, pos]``): each example's row, ``position * d_vocab + token``.
+    """
+
+    rows: torch.Tensor
+    index: torch.Tensor
+
+    def gather(self, w: torch.Tensor, b: torch.Tensor, n_last: int | None = None) -> torch.Tensor:
+        """``_project`` of every example's input at every position (the last ``n_last`` only, if given):
+        ``[batch, pos, n_heads, d_head]``."""
+        rows, index = self.rows, self.index
+        if n_last:
+            first = rows.shape[-3] - n_last
+            rows, index = rows[..., first:, :, :], index[..., -n_last:] - first * rows.shape[-2]
+        projected = _project(rows, w, b)  # [..., n_ctx, d_vocab, n_heads, d_head]
+        return embed(index, projected.flatten(-4, -3).flatten(-2)).unflatten(-1, projected.shape[-2:])
 
 
 def _project(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -217,13 +250,18 @@ class TransformerBlock(nn.Module):
         for name in ("hook_resid_pre", "hook_attn_out", "hook_resid_mid", "hook_mlp_out", "hook_resid_post"):
             setattr(self, name, HookPoint())
 
-    def forward(self, resid: torch.Tensor, n_last: int | None = None) -> torch.Tensor:
+    def forward(self, resid: torch.Tensor, n_last: int | None = None, table: TokenTable | None = None) -> torch.Tensor:
+        """The block's output at every position (the last ``n_last`` only, if given); with a ``table`` of the
+        first block's inputs (``TokenTable``) the attention reads that instead of ``resid``."""
         resid = self.hook_resid_pre(resid)
         kept = resid[..., -n_last:, :] if n_last else resid
         if self.post_norm:
-            resid = self.hook_resid_mid(self.ln1(kept + self.hook_attn_out(self.attn(resid, n_last))))
+            resid = self.hook_resid_mid(self.ln1(kept + self.hook_attn_out(self.attn(resid, n_last, table))))
             return self.hook_resid_post(self.ln2(resid + self.hook_mlp_out(self._drop(self.mlp(resid)))))
-        resid = self.hook_resid_mid(kept + self.hook_attn_out(self.attn(self.ln1(resid), n_last)))
+        if table is not None:
+            table = table._replace(rows=self.ln1(table.rows))
+        attended = self.attn(self.ln1(resid) if table is None else resid, n_last, table)
+        resid = self.hook_resid_mid(kept + self.hook_attn_out(attended))
         return self.hook_resid_post(resid + self.hook_mlp_out(self._drop(self.mlp(self.ln2(resid)))))
 
     def _drop(self, x: torch.Tensor) -> torch.Tensor:
@@ -277,15 +315,31 @@ class Transformer(HookedModel):
 
         With ``last_only`` the final block computes its queries, MLP and logits at the last
         ``cfg.n_outputs`` positions only (the positions the loss reads): the same numbers there, for
-        about half the work. Hooks of the final block then see those positions only.
+        about half the work. Hooks of the final block then see those positions only. The first block's
+        queries, keys and values then come from a ``TokenTable`` where that is less work (``token_table``);
+        its hooks see the same values.
         """
         embedded = self.hook_embed(embed(tokens, self.embed.W_E))
         pos = self.hook_pos_embed(self.pos_embed.W_pos[..., : tokens.shape[-1], :])
         resid = embedded + per_run(pos, embedded, 2)
         n_last = self.cfg.n_outputs if last_only else None
+        table = self.token_table(tokens) if last_only else None
         for i, block in enumerate(self.blocks):
-            resid = block(resid, n_last if i == len(self.blocks) - 1 else None)
+            resid = block(resid, n_last if i == len(self.blocks) - 1 else None, table if i == 0 else None)
         return linear(self.ln_final(resid), self.unembed.W_U.transpose(-1, -2), self.unembed.b_U)
+
+    def token_table(self, tokens: torch.Tensor) -> TokenTable | None:
+        """The first block's inputs per (position, token) (``TokenTable``), when the batch holds more examples than
+        the vocabulary has tokens (else projecting each example is less work) and no hook reads the first block's
+        LayerNorm (which would see the table's shape); None otherwise. Depends on the shapes alone, so a run takes
+        the same path however it is trained."""
+        n_ctx, n_vocab = tokens.shape[-1], self.cfg.d_vocab
+        ln1 = self.blocks[0].ln1
+        if tokens.shape[-2] <= n_vocab or any(h._forward_hooks for h in ln1.modules() if isinstance(h, HookPoint)):
+            return None
+        w_pos = self.pos_embed.W_pos[..., :n_ctx, :]
+        rows = self.embed.W_E.unsqueeze(-3) + w_pos.unsqueeze(-2)
+        return TokenTable(rows, tokens + torch.arange(n_ctx, device=tokens.device) * n_vocab)
 
     def final_logits(self, tokens: torch.Tensor) -> torch.Tensor:
         """What the loss reads: logits at the last position, ``[batch, d_vocab_out]``, or at the last

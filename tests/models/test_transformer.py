@@ -131,3 +131,50 @@ def test_init_is_seeded_and_scaled():
 def test_transformer_config_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         small_cfg(**kwargs)
+
+
+TABLE_ARCHS = [dict(), dict(normalization="LN"), dict(**GROK, d_vocab_out=13, n_ctx=6, n_outputs=2)]
+
+
+@pytest.mark.parametrize("arch", TABLE_ARCHS, ids=["no-norm", "pre-LN", "post-LN"])
+def test_token_table_gives_the_plain_forward_and_its_gradients(arch):
+    cfg = small_cfg(**arch)
+    model = randomise(cfg.build()).double()
+    tokens = torch.randint(0, cfg.d_vocab, (40, cfg.n_ctx), generator=torch.Generator().manual_seed(2))
+    assert model.token_table(tokens) is not None  # 40 examples > 13 tokens: the table is the cheaper path
+    tabled = model.final_logits(tokens)
+    plain = model(tokens)[:, -cfg.n_outputs:].squeeze(1)
+    torch.testing.assert_close(tabled, plain, rtol=1e-12, atol=1e-12)
+    grads = [torch.autograd.grad(out.square().sum(), list(model.parameters())) for out in (tabled, plain)]
+    scale = max(float(g.abs().max()) for g in grads[1])  # b_K's gradient is 0 up to rounding: tolerance from the largest
+    for a, b in zip(*grads):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12 * scale)
+
+
+@pytest.mark.parametrize("arch", TABLE_ARCHS, ids=["no-norm", "pre-LN", "post-LN"])
+@pytest.mark.parametrize("shared", [True, False], ids=["shared-tokens", "own-tokens"])
+def test_token_table_of_stacked_runs_gives_each_run_alone(arch, shared):
+    from grokutils.models.hooked import stack
+
+    cfg = small_cfg(**arch)
+    models = [randomise(cfg.build(), seed=s).double() for s in (0, 1)]
+    buffers = {name: t for name, t in models[0].named_buffers()}  # a stacked model shares run 0's buffers
+    models[1].load_state_dict({**models[1].state_dict(), **buffers})
+    gen = torch.Generator().manual_seed(3)
+    tokens = torch.randint(0, cfg.d_vocab, (40, cfg.n_ctx) if shared else (2, 40, cfg.n_ctx), generator=gen)
+    out = stack(models).final_logits(tokens)
+    for k, model in enumerate(models):
+        torch.testing.assert_close(out[k], model(tokens if shared else tokens[k])[:, -cfg.n_outputs:].squeeze(1),
+                                   rtol=1e-12, atol=1e-12)
+
+
+def test_token_table_only_where_it_saves_work_and_no_hook_reads_the_first_norm():
+    model = small_cfg(normalization="LN").build()
+    gen = torch.Generator().manual_seed(4)
+    assert model.token_table(torch.randint(0, 13, (13, 4), generator=gen)) is None  # no more examples than tokens
+    tokens = torch.randint(0, 13, (14, 4), generator=gen)
+    table = model.token_table(tokens)
+    assert table.rows.shape == (4, 13, 16) and int(table.index[0, 2]) == 2 * 13 + int(tokens[0, 2])
+    _, cache = model.run_with_cache(tokens, last_only=True, names_filter="blocks.0.ln1.hook_normalized")
+    assert cache["blocks.0.ln1.hook_normalized"].shape == (14, 4, 16)  # per example, not per table row
+    assert model.token_table(tokens) is not None  # the cache's hooks are gone again
