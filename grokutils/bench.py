@@ -2,7 +2,8 @@
 
 Run ``python -m grokutils.bench`` (or ``make bench``). Each setting times the training loop's own
 update (``step.update``) (forward, backward, optimiser step) and counts its matrix FLOPs, so the printed GFLOP/s can
-be read against the machine's measured matmul throughput (a large square fp32 product).
+be read against the machine's measured matmul throughput (a large square fp32 product). Every figure is the median,
+with its range, of ``--repeats`` rounds that interleave what they compare, so a busy machine moves both sides alike.
 """
 from __future__ import annotations
 
@@ -79,6 +80,27 @@ def time_step(cfg: RunConfig, device: torch.device, steps: int, warmup: int = 5)
     return time_steps([cfg], device, steps, warmup=warmup) * 1e3, counter.get_total_flops() / 1e9
 
 
+def step_table(device: torch.device, steps: int, repeats: int) -> None:
+    """Print each canonical setting's milliseconds per update and its matrix FLOP rate against the measured matmul
+    peak: medians, with ranges, of ``repeats`` rounds that time every setting and the peak in turn (interleaved, so
+    the machine's load moves them alike)."""
+    settings = canonical_settings()
+    rounds = []
+    for _ in range(repeats):
+        rounds.append({"peak": matmul_gflops(device), **{name: time_step(cfg, device, steps) for name, cfg in settings.items()}})
+    peaks = [r["peak"] for r in rounds]
+    print(f"device: {device} ({torch.get_num_threads()} threads); fp32 2048x2048 matmul: {statistics.median(peaks):.0f} "
+          f"GFLOP/s [{min(peaks):.0f}-{max(peaks):.0f}], {repeats} interleaved rounds")
+    print(f"{'setting':42s} {'ms/step [range]':>20s} {'GFLOP/step':>11s} {'GFLOP/s':>8s} {'of matmul [range]':>18s}")
+    for name in settings:
+        ms = sorted(r[name][0] for r in rounds)
+        gflop = rounds[0][name][1]
+        shares = sorted(gflop / r[name][0] * 1e3 / r["peak"] for r in rounds)
+        spread = f"{statistics.median(ms):.1f} [{ms[0]:.1f}-{ms[-1]:.1f}]"
+        share = f"{statistics.median(shares):.0%} [{shares[0]:.0%}-{shares[-1]:.0%}]"
+        print(f"{name:42s} {spread:>20s} {gflop:11.2f} {gflop / statistics.median(ms) * 1e3:8.0f} {share:>18s}")
+
+
 def sweep_settings() -> dict[str, tuple[RunConfig, int]]:
     """The sweep benchmark's settings (with the timed steps of one measurement): an overhead-bound small
     transformer, Omnigrok's MLP, and Nanda et al.'s full-batch run."""
@@ -139,16 +161,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--steps", type=int, default=30, help="timed updates per setting")
     parser.add_argument("--no-sweep", action="store_true", help="skip the sweep table")
     parser.add_argument("--k", type=int, default=16, help="runs in a benchmarked sweep")
-    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats of the sweep measurements")
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats of every measurement")
     args = parser.parse_args(argv)
     device = resolve_device(args.device)
-    peak = matmul_gflops(device)
-    print(f"device: {device} ({torch.get_num_threads()} threads); fp32 2048x2048 matmul: {peak:.0f} GFLOP/s")
-    print(f"{'setting':42s} {'ms/step':>8s} {'GFLOP/step':>11s} {'GFLOP/s':>8s} {'of matmul':>9s}")
-    for name, cfg in canonical_settings().items():
-        ms, gflop = time_step(cfg, device, args.steps)
-        rate = gflop / ms * 1e3
-        print(f"{name:42s} {ms:8.1f} {gflop:11.2f} {rate:8.0f} {rate / peak:9.0%}")
+    step_table(device, args.steps, args.repeats)
     if not args.no_sweep:
         sweep_table(device, args.k, args.repeats)
 

@@ -114,7 +114,7 @@ def test_batch_indices_cover_each_epoch_once():
 
 def test_benchmark_prints_the_three_settings(capsys):
     from grokutils import bench
-    bench.main(["--device", "cpu", "--steps", "1", "--no-sweep"])
+    bench.main(["--device", "cpu", "--steps", "1", "--repeats", "1", "--no-sweep"])
     out = capsys.readouterr().out
     assert "GFLOP/s" in out and out.count("\n") == 5
     for name in ("nanda", "power", "omnigrok"):
