@@ -1,6 +1,7 @@
 """What every chapter shares, once: its profiles and seeds (``profiles``), its findings and Checks (``findings``),
 how it writes numbers (``fmt``), how its runs are loaded or trained (``runset.run_all``), and its page (``page``: header, glue, closing line, "Run this chapter" box,
-downloads; ``costs`` and ``launch`` behind it), and the book's scorecard of every finding (``scorecard``).
+downloads; ``costs`` and ``launch`` behind it), and the book's scorecard of every finding (``scorecard``). ``build`` is
+``make book``'s driver (``python -m grokutils.book.build``), not imported here.
 
 The names a chapter module or notebook uses are here, so ``from grokutils.book import Checks, glue`` reads them.
 """
