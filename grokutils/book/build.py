@@ -24,6 +24,7 @@ import yaml
 
 from grokutils import dryrun, runs, store
 from grokutils.book import costs
+from grokutils.book.profiles import resolve_profile
 from grokutils.book.runset import configs_in, run_all
 from grokutils.config import resolve_device
 
@@ -152,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     trained = [train_chapter(nb, i, len(notebooks)) for i, nb in enumerate(notebooks, 1)]
     building = time.time()
     status = 0 if args.no_build else jupyter_book(args.root, args.jupyter_book_args or list(JUPYTER_BOOK_ARGS))
-    profile = settings_of(notebooks[0]).profile if notebooks else ""
+    profile = resolve_profile()
     print(f"\nwall time per chapter in this build (profile {profile}):\n"
           f"{table(trained, profile, since, time.time() - building)}")
     return status
