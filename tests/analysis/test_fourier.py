@@ -119,6 +119,25 @@ def test_split_key_directions_keeps_the_constant_and_the_key_terms():
     torch.testing.assert_close(parts["excluded_each"][1], const + k2 + other)  # k = 5 removed
 
 
+def test_split_key_directions_on_chosen_rows_equals_the_rows_of_the_whole():
+    p = 13
+    logits = sum(_trig_logits(p))
+    rows = torch.rand(p * p, generator=torch.Generator().manual_seed(0)) < 0.3
+    whole, chosen = fo.split_key_directions(logits, [2, 5]), fo.split_key_directions(logits, [2, 5], rows=rows)
+    torch.testing.assert_close(chosen["restricted"], whole["restricted"], rtol=0, atol=0)
+    torch.testing.assert_close(chosen["excluded"], whole["excluded"][rows], rtol=0, atol=0)
+    torch.testing.assert_close(chosen["excluded_each"], whole["excluded_each"][:, rows], rtol=0, atol=0)
+
+
+def test_restricted_through_a_map_equals_the_restricted_values_mapped():
+    p, gen = 13, torch.Generator().manual_seed(1)
+    values = sum(_trig_logits(p)) @ torch.randn(p, 7, dtype=torch.float64, generator=gen)
+    weight = torch.randn(7, 5, dtype=torch.float64, generator=gen)
+    expected = fo.split_key_directions(values, [2, 5], each=False)["restricted"] @ weight
+    torch.testing.assert_close(fo.restricted_through(values, [2, 5], weight), expected, rtol=1e-12, atol=1e-12)
+    assert not torch.allclose(fo.restricted_through(values, [3], weight), expected)  # other directions differ
+
+
 def test_key_frequencies_of_a_planted_neuron_logit_map():
     p = 31
     w_l = _embedding(p, {4: 1.0, 9: 0.7, 13: 0.5}, d=24).T  # [d_mlp, p]: periodic in the answer c
