@@ -208,7 +208,9 @@ def test_measure_and_check_on_the_phenomenon(make_history, capsys):
     assert r["alpha_start"] == pytest.approx(8.0) and r["alpha_end"] == pytest.approx(5.0)
     assert r["modular"]["constrained"]["norm_end"] == 24.0 and r["probe_paper_hours"] == 0.0
     verdicts = _verdicts(r, s)
-    assert {name: v.verdict for name, v in verdicts.items()} == chapter.BOOK_FINDINGS  # the trajectory leaves it
+    # the trajectory leaves the landscape, as at book; the fixture's constrained run has no delay (book declares that
+    # finding undecided, because its seeds disagree)
+    assert {name: v.verdict for name, v in verdicts.items()} == dict(chapter.BOOK_FINDINGS, constrained_no_delay=HOLDS)
     checks = chapter.check(r, s)
     assert all(c.passed for c in checks) and len(checks) == 4 + 4 + len(chapter.FINDINGS)
     assert "all checks passed" in capsys.readouterr().out
