@@ -250,9 +250,8 @@ def split_key_directions(logits: torch.Tensor, key_freqs, each: bool = True,
     logits = logits.double()
     coefficients = directions @ logits
     kept = directions.T @ coefficients
-    out = {"restricted": logits.mean(0) + kept, "excluded": logits - kept}
-    if rows is not None:
-        out["excluded"] = out["excluded"][rows]
+    out = {"restricted": logits.mean(0) + kept,
+           "excluded": logits - kept if rows is None else logits[rows] - kept[rows]}
     if each:
         n = len(directions) // 2
         chosen, base = (directions, logits) if rows is None else (directions[:, rows], logits[rows])
