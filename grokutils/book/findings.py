@@ -8,7 +8,8 @@ its runs into ``Evidence``, one per seed (or per run set); ``judge`` turns the e
 - **does not hold**: every seed misses it by more than the margin, and every seed had the power to show it;
 - **not tested** at this profile: the power condition failed (or nothing could be measured), with the reason: the
   runs could not have shown the finding either way;
-- **undecided**: a measurement inside the margin, or seeds that disagree, with the scores and their spread.
+- **undecided**: a measurement inside the margin, or seeds (or a chapter's several measurements) that disagree, with
+  the scores and their spread.
 
 A profile declares the verdict its runs give (``expected``); ``Checks.finding`` asserts it, except a declared
 "undecided", which claims nothing and is printed, not asserted. The glue (``verdict_glue``) and the book's scorecard
@@ -116,7 +117,8 @@ def judge(finding: Finding, evidence: Sequence[Evidence]) -> Verdict:
     evidence = tuple(evidence)
     each = [judge_one(finding, e) for e in evidence]
     if len(set(each)) > 1:
-        return Verdict(finding, UNDECIDED, evidence, "the seeds disagree (" + _by_verdict(evidence, each) + ")")
+        which = "seeds" if all(e.label.startswith("seed") for e in evidence) else "measurements"
+        return Verdict(finding, UNDECIDED, evidence, f"the {which} disagree (" + _by_verdict(evidence, each) + ")")
     verdict = each[0]
     if verdict == NOT_TESTED:
         reasons = dict.fromkeys(e.why_not or "it could not be measured" for e in evidence)

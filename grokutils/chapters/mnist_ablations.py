@@ -8,7 +8,10 @@ the same recipe on the Wine Quality data, and argues that MSE on a linear output
 task, which is what gets grokked; they propose, without running it, the same recipe on a trivial task.
 
 The α = 8 baseline is the MNIST chapter's run (loaded from the run cache; ``omnigrok_mnist.settings``). Every other
-run is trained here: the five variants, Wine Quality at α = 8 and α = 1, and MNIST 0 against 1 at α = 8 and α = 1.
+run is trained here: the five variants (the cross-entropy one long enough for the report's turn of its weight norm),
+Wine Quality at α = 8 and α = 1, and MNIST 0 against 1 at α = 8 and α = 1 under MSE and under cross-entropy: a
+delay under cross-entropy at α = 8 points to the initialisation (Omnigrok's account), none to the loss (the
+report's).
 """
 from __future__ import annotations
 
@@ -36,6 +39,9 @@ VARIANTS = {
 }
 """Each MNIST variant as the fields it changes in the α = 8 baseline (everything else as the baseline)."""
 TRIVIAL_DIGITS = (0, 1)
+NORM_TURN_STEPS = 150_000
+"""The report's cross-entropy run's weight norm fell until step 60,000 and grew after step 80,000: a run shorter than
+this cannot show the growth (the power of ``ce_norm_grows``)."""
 _REMOVES = ("the variant's delay below a fifth of the baseline's: a fifth of the baseline's delay minus the variant's, "
             "as a share of the baseline's")
 _SHOWS = ("how many times its fit step the run took to generalise (its budget's end, where it did not), over 10, as "
@@ -49,18 +55,24 @@ FINDINGS = (
             "the baseline showed a delay, and both runs generalised", margin=0.05),
     Finding("ce_norm_grows", "the cross-entropy run's weight norm grows", REPORT,
             "its weight norm at the last row of its table over the first, as log(ratio), above 0",
-            "the cross-entropy run fitted its training set", margin=math.log(1.05)),
+            f"the cross-entropy run fitted its training set and ran at least {NORM_TURN_STEPS:,} steps (the report's "
+            "norm fell before it grew)", margin=math.log(1.05)),
     Finding("wine_delay", "the α = 8 run on Wine Quality shows a delay", REPORT, _SHOWS,
             "the run fitted, and generalised or ran at least 10 times its fit step", margin=math.log(1.25)),
     Finding("trivial_delay", "the α = 8 run on MNIST 0 against 1 shows a delay (what the report's argument predicts)",
             REPORT, _SHOWS, "the run fitted, and generalised or ran at least 10 times its fit step",
             margin=math.log(1.25)),
+    Finding("trivial_delay_ce", "the α = 8 run on MNIST 0 against 1 shows a delay under cross-entropy too (Omnigrok's "
+            "account: the large initialisation, not MSE, makes the delay)", "liu2023omnigrok", _SHOWS,
+            "the run fitted, and generalised or ran at least 10 times its fit step", margin=math.log(1.25)),
 )
 """What the sources state (for the trivial task, what the report's argument predicts: the setup makes a delay). The
 margins were set in issue 27, after the ``book`` runs of issue 13 were known."""
 SOURCES = dict.fromkeys((f.name for f in FINDINGS), HOLDS)
-BOOK_FINDINGS = dict(SOURCES, ce_norm_grows=DOES_NOT_HOLD, wine_delay=DOES_NOT_HOLD)
-"""What the ``book`` runs show on seeds 0 and 1 (issue 27's closing note)."""
+BOOK_FINDINGS = dict(SOURCES, ce_norm_grows=DOES_NOT_HOLD, wine_delay=DOES_NOT_HOLD, trivial_delay_ce=DOES_NOT_HOLD)
+"""What the ``book`` runs show on seeds 0 and 1 (issues 27 and 31's closing notes): the cross-entropy run's norm falls
+over 1.5 x 10^5 steps (82.9 at step 14,879 to 43.5 at seed 0); the α = 8 cross-entropy run on 0 vs 1 generalises at
+step 6, before it fits."""
 
 TRIVIAL_READING = {
     HOLDS: "a delay appears on a task this easy too, so the setup (a large initialisation and MSE on a linear output) "
@@ -71,42 +83,61 @@ TRIVIAL_READING = {
     UNDECIDED: "the run sits at the edge of what counts as a delay, so this test does not decide the report's explanation",
 }
 """The chapter's reading of the trivial-task test, by the verdict of ``trivial_delay``."""
+CAUSE_READING = {
+    (HOLDS, HOLDS): "the α = 8 runs show a delay under either loss, so on this task the large initialisation makes it, "
+                    "as Omnigrok's account has it, not MSE on a linear output",
+    (HOLDS, DOES_NOT_HOLD): "the α = 8 run shows a delay under MSE and none under cross-entropy, so on this task the "
+                            "loss makes it, as the report argues, not the initialisation alone",
+    (DOES_NOT_HOLD, DOES_NOT_HOLD): "neither α = 8 run shows a delay, so on this task neither the initialisation nor "
+                                    "the loss makes one",
+    (DOES_NOT_HOLD, HOLDS): "the α = 8 run shows a delay under cross-entropy and none under MSE, which neither account "
+                            "predicts",
+}
+"""The chapter's reading of the two α = 8 trivial-task runs, by the verdicts of ``trivial_delay`` (MSE) and
+``trivial_delay_ce``; any other pair: the runs do not tell the two causes apart."""
 
 @dataclass(frozen=True)
 class AblationProfile:
     """What a profile sets: the variants', Wine Quality's and the trivial task's budgets, and the verdicts it declares.
 
     Attributes:
-        steps: each MNIST variant's budget.
+        steps: each MNIST variant's budget (the cross-entropy one's: ``ce_steps``).
+        ce_steps: the cross-entropy variant's budget (its weight norm's course is a finding).
         n_logs: logged steps.
         batch_size: the Wine and trivial-task runs' batch.
-        wine_steps: the Wine runs' budget.
+        wine_steps: the Wine runs' budgets, (α = 8, the α = 1 control).
         trivial: the trivial task's training and test images.
-        trivial_steps: the trivial-task runs' budget.
+        trivial_steps: the trivial-task runs' budgets under either loss, (α = 8, the α = 1 control).
         mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: ``dispatch.default_mode``; "workers":
             worker processes).
         findings: each finding's name -> the verdict this profile's runs give, which the Checks assert.
     """
 
     steps: int
+    ce_steps: int
     n_logs: int
     batch_size: int
-    wine_steps: int
+    wine_steps: tuple[int, int]
     trivial: tuple[int, int]
-    trivial_steps: int
+    trivial_steps: tuple[int, int]
     mode: str | None
     findings: dict
 
 
 PROFILES = {
-    "smoke": AblationProfile(steps=300, n_logs=30, batch_size=50, wine_steps=300, trivial=(200, 500), trivial_steps=300,
+    "smoke": AblationProfile(steps=300, ce_steps=300, n_logs=30, batch_size=50, wine_steps=(300, 300), trivial=(200, 500),
+                             trivial_steps=(300, 300),
                              mode=None, findings=SOURCES),
-    # book: measured on one thread, 3.4-4.8 ms a step (7.4 with augmentation), 2.6 for the two Wine runs together and
-    # 7.5 for the two trivial-task runs: about 1,200 worker-seconds, 10 minutes on two workers
-    "book": AblationProfile(steps=30_000, n_logs=100, batch_size=200, wine_steps=100_000, trivial=(1000, 2000),
-                            trivial_steps=20_000, mode="workers", findings=BOOK_FINDINGS),
-    "paper": AblationProfile(steps=200_000, n_logs=300, batch_size=200, wine_steps=500_000, trivial=(1000, 2000),
-                             trivial_steps=100_000, mode=None, findings=SOURCES),
+    # book: measured on one thread beside a second worker (issue 31), 3.8-4.4 ms a step (8.6 with augmentation), 1.5
+    # for a Wine run, 3.4-4.5 for a trivial-task run. With the cross-entropy variant at 1.5 x 10^5 steps and every
+    # other run as before, 1,836 worker-seconds took 16 minutes cold; the α = 1 controls, which generalise within 60
+    # steps (trivial task) and fit by step 5,303 (Wine) at seeds 0 and 1, run 5,000 and 25,000 steps instead of
+    # 20,000 and 100,000: about 1,600 worker-seconds
+    "book": AblationProfile(steps=30_000, ce_steps=NORM_TURN_STEPS, n_logs=100, batch_size=200,
+                            wine_steps=(100_000, 25_000), trivial=(1000, 2000), trivial_steps=(20_000, 5_000),
+                            mode="workers", findings=BOOK_FINDINGS),
+    "paper": AblationProfile(steps=200_000, ce_steps=200_000, n_logs=300, batch_size=200, wine_steps=(500_000, 500_000),
+                             trivial=(1000, 2000), trivial_steps=(100_000, 100_000), mode=None, findings=SOURCES),
 }
 
 
@@ -121,7 +152,8 @@ class AblationSettings:
         baseline: the MNIST chapter's α = 8 run (loaded from the run cache when that chapter has run).
         variants: name -> the baseline with one change (``VARIANTS``), trained for the profile's steps.
         wine: ``{"α = 8": run, "α = 1": run}``: the recipe on Wine Quality (red, 80/20 split, standardised).
-        trivial: ``{"α = 8": run, "α = 1": run}``: the recipe on MNIST digits 0 against 1.
+        trivial: ``{"α = 8": run, "α = 1": run, "cross-entropy, α = 8": run, "cross-entropy, α = 1": run}``: the recipe
+            on MNIST digits 0 against 1, under MSE and under cross-entropy.
         mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: ``dispatch.default_mode``).
         findings: each finding's name -> the verdict this profile's runs give (``book.VERDICTS``), which the Checks
             assert (None: ``steps`` was turned away from the profile's; the verdicts are printed, not asserted).
@@ -172,17 +204,19 @@ class AblationSettings:
     def describe(self) -> list[str]:
         """Lines for the chapter's header."""
         base, wine, trivial = self.baseline, self.wine["α = 8"], self.trivial["α = 8"]
+        steps = {name: cfg.train.steps for name, cfg in self.variants.items()}
         return [f"baseline: the MNIST chapter's α = {ALPHA:g} run ({base.task.train_points:,} images, "
                 f"{base.train.steps:,} steps; {omnigrok_mnist.RECIPE}; batch {base.train.batch_size})",
-                f"variants, {next(iter(self.variants.values())).train.steps:,} steps each: " + "; ".join(self.variants),
+                "variants: " + "; ".join(f"{name} ({n:,} steps)" for name, n in steps.items()),
                 f"augmentation: rotation uniform in ±{ROTATION_DEGREES:g}°, then Gaussian blur with sigma uniform in "
                 f"[0, {BLUR_SIGMA:g}] pixels, drawn afresh for every image of every minibatch",
                 f"Wine Quality: the {wine.task.colour} wines, {wine.task.frac_train:.0%} for training, features "
                 f"standardised with the training rows' mean and std; MLP {'-'.join(map(str, wine.model.widths))}; "
-                f"α = 8 and α = 1, {wine.train.steps:,} steps",
+                f"α = 8 ({wine.train.steps:,} steps) and α = 1 ({self.wine['α = 1'].train.steps:,} steps)",
                 f"trivial task: MNIST digits {TRIVIAL_DIGITS[0]} against {TRIVIAL_DIGITS[1]} "
-                f"({trivial.task.train_points:,} training and {trivial.task.test_points:,} test images); "
-                f"α = 8 and α = 1, {trivial.train.steps:,} steps",
+                f"({trivial.task.train_points:,} training and {trivial.task.test_points:,} test images); under MSE "
+                f"and under cross-entropy, α = 8 ({trivial.train.steps:,} steps) and α = 1 "
+                f"({self.trivial['α = 1'].train.steps:,} steps)",
                 f"generalised at test accuracy {self.mnist_acc:.0%} (MNIST), {self.wine_acc:.0%} (Wine), "
                 f"{self.trivial_acc:.0%} (0 vs 1); fitted at training accuracy {self.fit_acc:.0%} "
                 f"({self.fit_fallback:.0%} for a run that never gets there)"]
@@ -190,21 +224,24 @@ class AblationSettings:
 
 def settings(profile: str | None = None, steps: int | None = None, seed: int = 0,
              device: str | None = None) -> AblationSettings:
-    """The chapter's runs at ``profile`` (the notebook's parameters); ``steps`` replaces the variants' budget (None: the
-    profile's), and then the profile's declared verdicts do not apply."""
+    """The chapter's runs at ``profile`` (the notebook's parameters); ``steps`` replaces every variant's budget, the
+    cross-entropy one's too (None: the profile's), and then the profile's declared verdicts do not apply."""
     profile = resolve_profile(profile)
     check_int("steps", steps, 30, none_ok=True)
     check_seed(seed)
     resolve_device(device)
-    preset, turned = turn(PROFILES[profile], steps=steps)
+    preset, turned = turn(PROFILES[profile], steps=steps, ce_steps=steps)
     baseline = omnigrok_mnist.settings(profile, seed=seed).grokking
     short = baseline.replace(steps=preset.steps, n_logs=preset.n_logs)
     variants = {name: short.replace(**change) for name, change in VARIANTS.items()}
+    variants["cross-entropy"] = variants["cross-entropy"].replace(steps=preset.ce_steps)
     wine_task = WineConfig(colour="red", frac_train=0.8, seed=seed)
     recipe = dict(batch_size=preset.batch_size, n_logs=preset.n_logs)
-    wine = {f"α = {a:g}": omnigrok_recipe(wine_task, a, preset.wine_steps, seed, **recipe) for a in (ALPHA, 1.0)}
+    wine = {f"α = {a:g}": omnigrok_recipe(wine_task, a, n, seed, **recipe) for a, n in zip((ALPHA, 1.0), preset.wine_steps)}
     task = MNISTConfig(train_points=preset.trivial[0], test_points=preset.trivial[1], digits=TRIVIAL_DIGITS)
-    trivial = {f"α = {a:g}": omnigrok_recipe(task, a, preset.trivial_steps, seed, **recipe) for a in (ALPHA, 1.0)}
+    trivial = {f"{loss}α = {a:g}": omnigrok_recipe(task, a, n, seed, **recipe).replace(**change)
+               for loss, change in (("", {}), ("cross-entropy, ", VARIANTS["cross-entropy"]))
+               for a, n in zip((ALPHA, 1.0), preset.trivial_steps)}
     return AblationSettings(profile, device, seed, baseline, variants, wine, trivial, preset.mode,
                             None if turned else preset.findings, claims=asserts_findings(profile))
 
@@ -226,7 +263,9 @@ def row(h: History, level: float, s: AblationSettings) -> dict:
             "delayed": fit is not None and s.delay_ratio * max(fit, 1) <= (last if general is None else general),
             "val_at_fit": None if fit is None else h.value_at("val_acc", fit),
             "final_test_acc": h.val_acc[-1].item(), "final_train_acc": h.train_acc[-1].item(),
-            "norm_start": h.weight_norm[0].item(), "norm_end": h.weight_norm[-1].item(), "finite": h.is_finite()}
+            "norm_start": h.weight_norm[0].item(), "norm_end": h.weight_norm[-1].item(),
+            "norm_min": h.weight_norm.min().item(), "norm_min_step": int(h.steps[int(h.weight_norm.argmin())]),
+            "finite": h.is_finite()}
 
 
 def norm_table(h: History, n_rows: int) -> list[dict]:
@@ -273,14 +312,19 @@ def _shows_delay(row_: dict, s: AblationSettings) -> Evidence:
 def evidence(r: dict, s: AblationSettings) -> dict[str, list[Evidence]]:
     """Each finding's measurement in ``r`` (from ``measure``): one seed, so one Evidence each."""
     rows, ce = r["rows"], r["tables"]["cross-entropy"]
+    last = rows["cross-entropy"]["last_step"]
+    ce_powered = rows["cross-entropy"]["fit_step"] is not None and last >= NORM_TURN_STEPS
+    why_ce = ("the cross-entropy run did not fit its training set" if rows["cross-entropy"]["fit_step"] is None else
+              f"the cross-entropy run ended at step {last:,}, before the report's norm turned to grow (it ran "
+              f"{NORM_TURN_STEPS:,} steps)")
     return {"ce_removes_delay": [_removes(r, "cross-entropy", s)],
             "augmentation_removes_delay": [_removes(r, "augmentation", s)],
             "ce_norm_grows": [Evidence(math.log(ce[-1]["weight_norm"] / ce[0]["weight_norm"]),
-                                       f"{ce[0]['weight_norm']:.1f} (step {ce[0]['step']:,}) -> {ce[-1]['weight_norm']:.1f}",
-                                       rows["cross-entropy"]["fit_step"] is not None,
-                                       "the cross-entropy run did not fit its training set")],
+                                       f"{ce[0]['weight_norm']:.1f} (step {ce[0]['step']:,}) -> {ce[-1]['weight_norm']:.1f} "
+                                       f"(step {ce[-1]['step']:,})", ce_powered, why_ce)],
             "wine_delay": [_shows_delay(rows["wine, α = 8"], s)],
-            "trivial_delay": [_shows_delay(rows["0 vs 1, α = 8"], s)]}
+            "trivial_delay": [_shows_delay(rows["0 vs 1, α = 8"], s)],
+            "trivial_delay_ce": [_shows_delay(rows["0 vs 1, cross-entropy, α = 8"], s)]}
 
 
 def judged(r: dict, s: AblationSettings) -> list:
@@ -334,12 +378,22 @@ def glued(r: dict, s: AblationSettings) -> dict[str, str]:
     out.update(wine_delay=out["delay_wine_alpha_8"], trivial_task_delay=out["delay_trivial_alpha_8"],
                ce_norm_first=f"{ce[0]['weight_norm']:.1f}", ce_norm_last=f"{ce[-1]['weight_norm']:.1f}",
                ce_norm_first_step=f"{ce[0]['step']:,}", ce_norm_start=f"{r['rows']['cross-entropy']['norm_start']:.1f}",
-               variant_steps=f"{s.variants['cross-entropy'].train.steps:,}",
+               ce_norm_last_step=f"{ce[-1]['step']:,}", ce_norm_min=f"{r['rows']['cross-entropy']['norm_min']:.1f}",
+               ce_norm_min_step=f"{r['rows']['cross-entropy']['norm_min_step']:,}",
+               variant_steps=f"{s.variants['augmentation'].train.steps:,}",
+               ce_steps=f"{s.variants['cross-entropy'].train.steps:,}",
+               wine_steps=f"{s.wine['α = 8'].train.steps:,}", wine_control_steps=f"{s.wine['α = 1'].train.steps:,}",
+               trivial_steps=f"{s.trivial['α = 8'].train.steps:,}",
+               trivial_control_steps=f"{s.trivial['α = 1'].train.steps:,}",
                baseline_steps=f"{s.baseline.train.steps:,}",
                wine_level=f"{s.wine_acc:.0%}", trivial_level=f"{s.trivial_acc:.0%}")
     verdicts = judged(r, s)
     out.update(verdict_glue(verdicts))
-    out["trivial_reading"] = TRIVIAL_READING[next(v.verdict for v in verdicts if v.finding.name == "trivial_delay")]
+    by_name = {v.finding.name: v.verdict for v in verdicts}
+    out["trivial_reading"] = TRIVIAL_READING[by_name["trivial_delay"]]
+    out["cause_reading"] = CAUSE_READING.get((by_name["trivial_delay"], by_name["trivial_delay_ce"]),
+                                             "the two α = 8 runs do not tell the initialisation and the loss apart "
+                                             "(a verdict above is undecided or not tested)")
     trivial = r["rows"]["0 vs 1, α = 8"]
     level = f"{trivial['level']:.0%} test accuracy"
     out["trivial_general"] = (f"does not reach {level} within its {trivial['last_step']:,} steps"

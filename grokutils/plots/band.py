@@ -9,14 +9,15 @@ from matplotlib.colors import LogNorm
 from grokutils.analysis.band import Cell
 from grokutils.plots.base import TRAIN_COLOR, VAL_COLOR
 
-BLANK_COLOR, ZERO_COLOR, CROSS_COLOR = "#eeeeee", "#ffffff", "#999999"
+BLANK_COLOR, ZERO_COLOR, CROSS_COLOR, LATE_COLOR = "#eeeeee", "#ffffff", "#999999", "#c7d7ea"
 
 
 def plot_delay_maps(cells: list[Cell], band: tuple[float, float]) -> plt.Figure:
-    """Two heat maps of the delay, in steps and in epochs, over log2 B (x) and N (y); cells that never reached
-    the threshold on both accuracies are grey and crossed (×), and the lines N/B = ``band`` are drawn. A delay of 0
-    (both crossings within one logging interval) has no place on the log colour scale: such a cell is white, outlined
-    and labelled 0."""
+    """Two heat maps of the cells' delays (``Cell.delay_steps``: the median over the runs that fitted), in steps and in
+    epochs, over log2 B (x) and N (y), with the lines N/B = ``band``. Three kinds of cell have no place on the log
+    colour scale: one where no run fitted its training set is grey and crossed (×); one whose median run fitted but
+    had not generalised when it ended is pale blue and labelled ">" (more than the budget); one with a delay of 0
+    (both crossings within one logging interval) is white, outlined and labelled 0."""
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
     for ax, unit in zip(axes, ("steps", "epochs")):
         _heat_map(fig, ax, cells, unit, band)
@@ -26,7 +27,7 @@ def plot_delay_maps(cells: list[Cell], band: tuple[float, float]) -> plt.Figure:
 def _heat_map(fig, ax, cells: list[Cell], unit: str, band: tuple[float, float]) -> None:
     ns = sorted({c.n_train for c in cells})
     values = [getattr(c, f"delay_{unit}") for c in cells]
-    positive = [v for v in values if v is not None and v > 0]
+    positive = [v for v in values if v is not None and 0 < v < math.inf]
     norm = LogNorm(min(positive), max(positive)) if len(positive) > 1 and min(positive) < max(positive) else None
     cmap = plt.get_cmap("magma")
     xs = sorted({math.log2(c.batch_size) for c in cells})
@@ -37,6 +38,9 @@ def _heat_map(fig, ax, cells: list[Cell], unit: str, band: tuple[float, float]) 
         if value is None:
             ax.add_patch(plt.Rectangle((left, y - 0.5), right - left, 1, color=BLANK_COLOR, lw=0))
             _cross(ax, left, right, y)
+        elif value == math.inf:  # fitted, not generalised within the budget: longer than any delay shown
+            ax.add_patch(plt.Rectangle((left, y - 0.5), right - left, 1, color=LATE_COLOR, lw=0))
+            ax.text((left + right) / 2, y, ">", ha="center", va="center", fontsize=10, fontweight="bold")
         elif value <= 0:  # both crossings within one logging interval: off the log scale
             inset = 0.04 * (right - left)
             ax.add_patch(plt.Rectangle((left + inset, y - 0.46), right - left - 2 * inset, 0.92, fc=ZERO_COLOR,
@@ -78,7 +82,7 @@ def plot_steps_per_cell(cells: list[Cell], band: tuple[float, float]) -> plt.Fig
     """Per cell that reached both thresholds: the (mean) step of training and of validation accuracy at the
     threshold against N/B, on log axes, with the band shaded. Validation's marks are large open squares and
     training's small filled circles drawn over them, so a cell whose two steps coincide shows both."""
-    reached = [c for c in cells if c.delay_steps is not None]
+    reached = [c for c in cells if c.reached]
     fig, ax = plt.subplots(layout="constrained")
     shade = ax.axvspan(*band, color="#2ca02c", alpha=0.12, lw=0, label=f"{band[0]:g} <= N/B <= {band[1]:g}")
     ratios = [c.ratio for c in reached]

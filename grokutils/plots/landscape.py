@@ -6,6 +6,7 @@ import math
 import matplotlib.pyplot as plt
 import torch
 from matplotlib.colors import LogNorm
+from matplotlib.ticker import MaxNLocator
 
 from grokutils.history import History
 from grokutils.plots.base import TRAIN_COLOR, VAL_COLOR, _draw_marks, _steps_axis
@@ -41,6 +42,7 @@ def plot_loss_slices(lines: dict[str, dict[str, torch.Tensor]], coords: torch.Te
         ax.plot(coords, line["train"].clamp_min(1e-12), color=TRAIN_COLOR, label=SETS["train"])
         ax.plot(coords, line["val"].clamp_min(1e-12), color=VAL_COLOR, label=SETS["val"])
         ax.set(yscale="log", xlabel="distance along direction 1", title=optimum)
+        ax.xaxis.set_major_locator(MaxNLocator(5))  # a handful of ticks: the panels are narrow
     axes[0, 0].set_ylabel("loss")
     axes[0, 0].legend(fontsize=8)
     return fig
@@ -77,6 +79,27 @@ def plot_matrix_norms(history: History, groups: dict[str, list[str]], marks: dic
         _draw_marks(ax, marks, labelled=i == 0)
         ax.set_xlabel("optimisation step" if i == len(axes) - 1 else "")
     axes[0].legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
+    return fig
+
+
+def plot_attention_pair(histories: dict[str, History], norms: dict[str, torch.Tensor],
+                        marks: dict[str, dict[str, int | None]]) -> plt.Figure:
+    """One column per run (``histories``: name -> History): its training and validation accuracy (top) and the norm of
+    all its attention matrices together (``norms``: name -> one value per logged step; bottom, one y-axis for both
+    runs), with each run's own ``marks`` (name -> label -> step) as vertical lines; a dot at each logged step."""
+    fig, axes = plt.subplots(2, len(histories), figsize=(4.6 * len(histories), 4.8), layout="constrained",
+                             sharex="col", sharey="row", squeeze=False)
+    dots = dict(marker="o", ms=2.0)
+    for col, (name, h) in enumerate(histories.items()):
+        top, bottom = axes[0, col], axes[1, col]
+        top.plot(h.steps, h.train_acc, color=TRAIN_COLOR, label="training", **dots)
+        top.plot(h.steps, h.val_acc, color=VAL_COLOR, label="validation", **dots)
+        top.set(title=f"{name} run", ylim=(-0.02, 1.02), ylabel="accuracy" if col == 0 else "")
+        bottom.plot(h.steps, norms[name], color="k", **dots)
+        bottom.set(xlabel="optimisation step", ylabel="attention norm (Frobenius)" if col == 0 else "")
+        for ax in (top, bottom):
+            _draw_marks(ax, marks[name], labelled=ax is top)
+        top.legend(fontsize=7, loc="center right")
     return fig
 
 

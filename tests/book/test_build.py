@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_chapters_follow_the_table_of_contents_and_skip_pages_without_a_notebook():
     names = [nb.stem for nb in build.chapters(ROOT)]
     assert names[0] == "power_division" and "fourier_circuits" in names and "scorecard" not in names
-    assert names.index("comprehension_band") < names.index("landscapes_and_norms")  # the landscapes read its runs
+    assert names.index("comprehension_band") < names.index("landscapes_and_norms")  # the landscapes build on its task and pilots
     assert len(names) == len(list((ROOT / "book").glob("*.ipynb")))
 
 

@@ -34,6 +34,8 @@ def test_seeds_that_disagree_give_the_spread():
     assert "spread 1" in v.reason and v.measured == "seed 0: 0.5; seed 1: -0.5; seed 2: 0.4"
     mixed = judge(RISES, [*seeds(0.5), Evidence(0.5, "0.5", False, "the run did not fit", "seed 1")])
     assert mixed.verdict == UNDECIDED and "not tested on seed 1" in mixed.reason
+    sizes = judge(RISES, [Evidence(0.5, "0.5", label="N = 648"), Evidence(-0.5, "-0.5", label="N = 2,793")])
+    assert sizes.reason.startswith("the measurements disagree (holds on N = 648; does not hold on N = 2,793")
 
 
 def test_inside_the_margin_says_so():

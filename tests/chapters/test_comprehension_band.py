@@ -12,20 +12,21 @@ STEPS = list(range(0, 2001, 10))
 FALLING = [5.0 - s / 1000 for s in STEPS]
 
 
-def test_book_grid_spans_the_band():
+def test_book_cells_straddle_the_band_s_low_edge_at_three_sizes():
     s = chapter.settings("book")
-    assert s.claims and len(s.primes) >= 5 and len(s.batch_sizes) >= 6 and len(s.variants) >= 2
-    ratios = [chapter.n_train(p) / b for p, b in s.grid]
-    assert min(ratios) <= 12 and max(ratios) >= 2500, "N/B spans about 10 to about 3,000"
+    assert s.claims and len(s.primes) == 3 and s.variants == ((1.0, 0.3), (1.0, 1.0)) and s.budget == 30_000
     assert s.mode == "workers"
+    for p in s.primes:
+        ratios = sorted(chapter.n_train(q) / b for q, b in s.grid if q == p)
+        assert len(ratios) == 2 and ratios[0] < 100 <= ratios[1] <= 200, "one cell outside, one at the band's low edge"
     for (p, b), runs in s.grid.items():
         assert b <= chapter.n_train(p) and len(runs) == len(s.variants)
         check_batchable(list(runs))  # a cell trains as one batched model
-        for run, (scale, wd) in zip(runs, s.variants):
+        for i, (run, (scale, wd)) in enumerate(zip(runs, s.variants)):
             assert (run.task.op, run.task.p, run.task.frac_train, run.train.batch_size) == ("div", p, 0.3, b)
             assert (run.model.init_scale, run.train.weight_decay, run.train.stop_at_val_acc) == (scale, wd, 0.95)
             assert run.model.n_layers == 2 and run.model.n_heads == 4 and run.train.optimizer == "adamw"
-    assert [r.model.seed for r in next(iter(s.grid.values()))] == list(range(len(s.variants)))
+            assert run.model.seed == run.train.seed == i, "a variant's runs differ in N and B alone"
 
 
 def test_examples_are_at_the_largest_n_inside_and_outside_the_band():
@@ -43,12 +44,14 @@ def test_paper_profile_is_the_posters_budget():
     s = chapter.settings("paper")
     run = next(iter(s.grid.values()))[0]
     assert run.train.steps == 100_000 and len(s.variants) == 10 and run.model.d_model == 128
+    assert len(s.batch_sizes) == 11 and len(s.primes) == 7
 
 
 @pytest.mark.parametrize("kwargs, match", [
     (dict(profile="fast"), "profile='fast'"),
     (dict(seed=-1), "seed=-1"),
     (dict(seed=1.5), "seed=1.5"),
+    (dict(steps=5), "steps"),
     (dict(device="tpu"), "device"),
 ])
 def test_bad_parameters_fail_naming_the_parameter(kwargs, match):
@@ -81,8 +84,8 @@ def grid(make_history, s, delay_of):
 
 
 def claiming():
-    # The smoke grid's N/B run from 1.5 to 16.5: a band of (4, 10) puts some of its cells inside. It has two primes,
-    # so a slope is fitted on two training-set sizes (min_cells_compared=2; the profiles ask for 3).
+    # The smoke grid's N/B run from 1.5 to 16.5: a band of (4, 10) puts cells on both of its sides at each of its two
+    # training-set sizes, three batch sizes each; a slope is fitted on two sizes (min_cells_compared=2; book asks 3).
     return dataclasses.replace(chapter.settings("smoke"), claims=True, band=(4.0, 10.0), min_cells_compared=2)
 
 
@@ -93,8 +96,8 @@ def verdicts_of(results, s) -> dict[str, str]:
 def test_checks_pass_on_a_grid_with_a_diagonal_band(make_history, capsys):
     s = claiming()
     results = chapter.measure(grid(make_history, s, lambda r: 50 if 4 <= r <= 10 else 1500), s)
-    assert 0.5 <= results["band_slope"] <= 1.5 and results["cells_reached"] == 1.0
-    assert results["median_delay_in_band"] == 50 and results["median_delay_outside"] == 1500
+    assert 0.5 <= results["band_slope"] <= 1.5 and results["cells_reached"] == 1.0 and results["n_best"] == 2
+    assert [(c.inside, c.outside) for c in results["same_n"]] == [(50, 1500), (50, 1500)]
     assert set(verdicts_of(results, s).values()) == {HOLDS}
     chapter.check(results, s)
     assert "all checks passed" in capsys.readouterr().out
@@ -102,16 +105,30 @@ def test_checks_pass_on_a_grid_with_a_diagonal_band(make_history, capsys):
 
 @pytest.mark.parametrize("delay_of, finding, verdict", [
     (lambda r: 400, "diagonal_band", DOES_NOT_HOLD),                 # every cell waits as long: B* ties at the smallest B
-    (lambda r: 400, "band_shortest", DOES_NOT_HOLD),
-    (lambda r: 100 if r > 10 else 1500, "band_shortest", DOES_NOT_HOLD),  # the short delays sit outside the band
-    (lambda r: None, "most_cells_reach", DOES_NOT_HOLD),              # everything fits, nothing generalises
+    (lambda r: 400, "band_shortest", UNDECIDED),                     # ... and the two sides tie
+    (lambda r: 1500 if 4 <= r <= 10 else 100, "band_shortest", DOES_NOT_HOLD),  # the short delays sit outside the band
+    (lambda r: None, "band_shortest", NOT_TESTED),                   # everything fits, nothing generalises
 ])
 def test_checks_fail_on_grids_without_the_band(make_history, delay_of, finding, verdict):
     s = claiming()
     results = chapter.measure(grid(make_history, s, delay_of), s)
-    assert verdicts_of(results, s)[finding] in (verdict, UNDECIDED)
+    assert verdicts_of(results, s)[finding] == verdict
     with pytest.raises(AssertionError, match="failed checks"):
         chapter.check(results, s)
+
+
+def test_a_band_whose_runs_mostly_never_generalise_is_not_the_shortest(make_history):
+    # Issue 31: a mean over the runs that reached showed the one in-band survivor's short delay beside blank cells.
+    # Each band cell's first run generalises 50 steps after fitting, its second fits and never does; outside both
+    # runs wait 1,500 steps. The band's median run waited longer than the budget.
+    s = claiming()
+    histories = grid(make_history, s, lambda r: 1500)
+    for (p, b) in s.grid:
+        if 4 <= chapter.n_train(p) / b <= 10:
+            histories[p, b] = [run(make_history, 100, 150), run(make_history, 120, None)]
+    results = chapter.measure(histories, s)
+    assert [c.inside for c in results["same_n"]] == [float("inf")] * 2
+    assert verdicts_of(results, s)["band_shortest"] == DOES_NOT_HOLD
 
 
 def test_checks_fail_when_training_waits_as_long_as_validation(make_history):
@@ -127,9 +144,9 @@ def test_checks_fail_when_training_waits_as_long_as_validation(make_history):
         chapter.check(results, s)
 
 
-def test_nothing_learning_tests_nothing_and_fails_the_book_verdicts(make_history):
+def test_nothing_learning_tests_nothing_and_fails_the_book_checks(make_history):
     # Issue 27: a grid in which no run learns (accuracy flat at 1%, the loss falling by 0.001) passed the negated
-    # findings. Now every finding is "not tested" (no run fitted), so the book's declared verdicts fail.
+    # findings. Every finding is "not tested" (no run fitted), and the book's claim that the grid learns fails.
     s = dataclasses.replace(claiming(), findings=chapter.BOOK_FINDINGS)
     flat = [0.01] * len(STEPS)
     histories = {cell: [make_history(STEPS, train_acc=flat, val_acc=flat, train_loss=[4.6 - 0.001 * (k > 0)
@@ -137,7 +154,7 @@ def test_nothing_learning_tests_nothing_and_fails_the_book_verdicts(make_history
                         for _ in runs] for cell, runs in s.grid.items()}
     results = chapter.measure(histories, s)
     assert set(verdicts_of(results, s).values()) == {NOT_TESTED}
-    with pytest.raises(AssertionError, match="not tested at this profile"):
+    with pytest.raises(AssertionError, match="the grid learns"):
         chapter.check(results, s)
 
 
@@ -150,9 +167,10 @@ def test_smoke_asserts_only_the_mechanics(make_history, capsys):
 def test_book_verdicts_fail_on_a_grid_that_shows_the_poster_s(make_history):
     s = dataclasses.replace(claiming(), findings=chapter.BOOK_FINDINGS)
     results = chapter.measure(grid(make_history, s, lambda r: 50 if 4 <= r <= 10 else 1500), s)
+    asserted = [name for name, verdict in chapter.BOOK_FINDINGS.items() if verdict != UNDECIDED]
     with pytest.raises(AssertionError) as err:
         chapter.check(results, s)
-    assert str(err.value).count("(declared:") == len(chapter.FINDINGS)
+    assert str(err.value).count("(declared:") == len(asserted) >= 1
 
 
 def test_the_band_is_not_tested_where_its_runs_never_fit(make_history):
@@ -165,7 +183,7 @@ def test_the_band_is_not_tested_where_its_runs_never_fit(make_history):
         else:  # the others fit late or early, and validation follows 20 steps later
             histories[p, b] = [run(make_history, 100 + 400 * k, 120 + 400 * k) for _ in runs]
     verdict = {v.finding.name: v for v in chapter.judged(chapter.measure(histories, s), s)}["band_shortest"]
-    assert verdict.verdict == NOT_TESTED and "0% of the runs in the band's cells fitted" in verdict.text
+    assert verdict.verdict == NOT_TESTED and "0% of the band's runs fitted" in verdict.text
 
 
 def test_checks_fail_where_a_run_s_training_loss_did_not_fall(make_history):
@@ -177,20 +195,28 @@ def test_checks_fail_where_a_run_s_training_loss_did_not_fall(make_history):
         chapter.check(chapter.measure(histories, s), s)
 
 
-def test_one_reached_cell_inside_the_band_is_too_few_to_compare(make_history):
-    # Only the first in-band cell reaches both, with a delay of 0 (the two crossings in one logging interval): the
-    # median comparison needs min_cells_compared cells on each side, so the finding is not tested.
+def test_lone_runs_crossing_both_at_once_carry_no_slope(make_history):
+    # Issue 31: the book slope of -0.57 came from a cell that one run reached with a delay of 0. Here only such cells
+    # reach (each cell's first run fits and generalises at step 2,000; its second never fits): no size carries a B*.
     s = claiming()
-    in_band = [cell for cell in s.grid if 4 <= chapter.n_train(cell[0]) / cell[1] <= 10]
-    histories = grid(make_history, s, lambda r: None if 4 <= r <= 10 else 1500)
-    histories[in_band[0]] = [run(make_history, 2000, 2000) for _ in s.grid[in_band[0]]]
+    histories = {cell: [run(make_history, 2000, 2000), run(make_history, None, None)] for cell in s.grid}
     results = chapter.measure(histories, s)
-    assert results["n_in_band"] == 1 and results["median_delay_in_band"] == 0 < results["median_delay_outside"]
-    assert verdicts_of(results, s)["band_shortest"] == NOT_TESTED
+    assert results["n_best"] == 0 and results["band_slope"] is None
+    assert verdicts_of(results, s)["diagonal_band"] == NOT_TESTED
+
+
+def test_two_batch_sizes_per_size_cannot_test_the_slope(make_history):
+    # With one cell on each side of the band per N (book's design), B* lies on one of two diagonals whatever the runs
+    # do: the slope is not tested, and the text says why.
+    s = claiming()
+    s = dataclasses.replace(s, grid={cell: runs for cell, runs in s.grid.items() if cell[1] != 8})
+    results = chapter.measure(grid(make_history, s, lambda r: 50 if 4 <= r <= 10 else 1500), s)
+    verdict = {v.finding.name: v for v in chapter.judged(results, s)}["diagonal_band"]
+    assert results["fewest_batch_sizes"] == 2 and verdict.verdict == NOT_TESTED and "only 2 batch sizes" in verdict.text
 
 
 def test_a_turned_budget_declares_nothing():
     assert chapter.settings("book").findings == chapter.BOOK_FINDINGS
-    s = chapter.settings("book", steps=30_000)
-    assert s.findings is None and all(r.train.steps == 30_000 for cell in s.grid.values() for r in cell)
-    assert chapter.settings("book", steps=4000).findings == chapter.BOOK_FINDINGS  # the profile's own value
+    s = chapter.settings("book", steps=4000)
+    assert s.findings is None and all(r.train.steps == 4000 for cell in s.grid.values() for r in cell)
+    assert chapter.settings("book", steps=30_000).findings == chapter.BOOK_FINDINGS  # the profile's own value

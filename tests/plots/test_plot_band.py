@@ -33,11 +33,13 @@ def test_power_law_without_a_fit_draws_the_points_and_says_so():
 
 def test_band_figures_mark_blank_cells_and_survive_an_empty_grid():
     from grokutils.analysis.band import Cell
-    cells = [Cell(0, n, b, (10,), (None if b == 64 else 10 + n // b,)) for n in (500, 2000) for b in (1, 8, 64)]
+    cells = [Cell(0, n, b, (None if b == 64 else 10,), (None if b > 1 else 10 + n * n // 500,)) for n in (500, 2000)
+             for b in (1, 8, 64)]
     fig = plots.band.plot_delay_maps(cells, (100, 800))
     assert len(fig.axes) == 4, "two maps, two colour bars"
     crossed = [line for line in fig.axes[0].lines if line.get_color() == "#999999"]
-    assert len(crossed) == 4, "one cross (two strokes) per blank cell"
+    assert len(crossed) == 4, "one cross (two strokes) per cell where no run fitted"
+    assert [t.get_text() for t in fig.axes[0].texts] == [">", ">"], "fitted, never generalised: more than the budget"
     plt.close(fig)
     empty = [Cell(0, 500, 8, (None,), (None,))]
     for fig in (plots.band.plot_delay_maps(empty, (100, 800)), plots.band.plot_steps_per_cell(empty, (100, 800))):
