@@ -411,19 +411,22 @@ def regime_reading(r: dict, s: BandSettings) -> str:
     inside = [c for c in r["cells"] if c.within(*s.band)]
     if not inside:
         return "the grid has no cell inside the band, so it says nothing of the band's edge"
-    fitted = {wd: sum(c.train_steps[i] is not None for c in inside) for i, (_, wd) in enumerate(s.variants)}
-    most, least = max(fitted, key=fitted.get), min(fitted, key=fitted.get)
-    n = len(inside)
-    if fitted[least] == n:
+    fitted, total = {}, {}
+    for i, (_, wd) in enumerate(s.variants):  # several variants may share a weight decay (paper: five scales each)
+        fitted[wd] = fitted.get(wd, 0) + sum(c.train_steps[i] is not None for c in inside)
+        total[wd] = total.get(wd, 0) + len(inside)
+    share = {wd: fitted[wd] / total[wd] for wd in fitted}
+    most, least = max(share, key=share.get), min(share, key=share.get)
+    if share[least] == 1:
         return "every band run fitted its training set within the budget: the earlier grid's budget, not the band, kept it"
-    if fitted[most] == 0:
+    if share[most] == 0:
         return "no band run fitted its training set within the budget: at this budget the band cannot be told from it"
-    if fitted[most] == n:
-        return (f"at weight decay {most:g} every band cell's run fitted its training set, at {least:g} "
-                f"{fitted[least]} of {n}: at the band's edge the weight decay decides before the budget (a small batch "
-                "takes many steps per epoch, and AdamW decays the weights at every step)")
-    return (f"the band's runs fitted in part at every weight decay ({fitted[most]} and {fitted[least]} of {n} cells): "
-            "neither the budget nor the weight decay alone decides")
+    if share[most] == 1:
+        return (f"at weight decay {most:g} every band run fitted its training set, at {least:g} {fitted[least]} of "
+                f"{total[least]}: at the band's edge the weight decay decides before the budget (a small batch takes "
+                "many steps per epoch, and AdamW decays the weights at every step)")
+    return (f"the band's runs fitted in part at every weight decay ({fitted[most]} of {total[most]} at {most:g}, "
+            f"{fitted[least]} of {total[least]} at {least:g}): neither the budget nor the weight decay alone decides")
 
 
 def summary(r: dict) -> str:

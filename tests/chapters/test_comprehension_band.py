@@ -220,3 +220,16 @@ def test_a_turned_budget_declares_nothing():
     s = chapter.settings("book", steps=4000)
     assert s.findings is None and all(r.train.steps == 4000 for cell in s.grid.values() for r in cell)
     assert chapter.settings("book", steps=30_000).findings == chapter.BOOK_FINDINGS  # the profile's own value
+
+
+def test_the_regime_reading_pools_the_runs_of_each_weight_decay(make_history):
+    # paper has five initialisation scales per weight decay: the reading counts every run of a weight decay, not the
+    # last variant's. Here weight decay 1 fits in every band cell, weight decay 2 in none.
+    s = dataclasses.replace(claiming(), variants=((1.0, 1.0), (0.8, 2.0), (0.5, 1.0)))
+    histories = {}
+    for (p, b) in s.grid:
+        band_cell = 4 <= chapter.n_train(p) / b <= 10
+        histories[p, b] = [run(make_history, 100, 200), run(make_history, None if band_cell else 100, None),
+                           run(make_history, 100, 300)]
+    reading = chapter.regime_reading(chapter.measure(histories, s), s)
+    assert reading.startswith("at weight decay 1 every band run fitted") and "at 2 0 of 3" in reading
