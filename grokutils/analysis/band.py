@@ -71,12 +71,13 @@ class Cell:
                      for t, v in zip(self.train_steps, self.val_steps))
 
     @property
-    def waited_at_least(self) -> int | None:
-        """The fewest steps a run that fitted and never reached validation's threshold waited after fitting (None: no
-        such run, or the runs' last steps are unknown): its delay is more than this."""
-        waits = [last - t for t, v, last in zip(self.train_steps, self.val_steps, self.last_steps)
-                 if t is not None and v is None]
-        return min(waits, default=None)
+    def waits(self) -> tuple[int | None, ...]:
+        """For each run that fitted and never reached validation's threshold, the steps it waited after fitting before
+        it ended (its delay is more than this); None for the other runs, and for every run where the runs' last steps
+        are unknown."""
+        lasts = self.last_steps or (None,) * len(self.train_steps)
+        return tuple(None if t is None or v is not None or last is None else last - t
+                     for t, v, last in zip(self.train_steps, self.val_steps, lasts))
 
     @property
     def delay_steps(self) -> float | None:

@@ -17,7 +17,8 @@ def test_a_cell_s_delay_is_the_median_over_the_runs_that_fitted_with_the_late_on
     assert c.fitted_share == pytest.approx(2 / 3) and c.reached_share == pytest.approx(2 / 3)
     late = cell(1000, 10, [100, 100, 100], [200, None, None], last=[200, 5000, 5000])
     assert late.run_delays == (100, math.inf, math.inf) and late.delay_steps == math.inf, "not the survivor's 100"
-    assert late.waited_at_least == 4900 and late.delay_epochs == math.inf
+    assert late.waits == (None, 4900, 4900) and late.delay_epochs == math.inf
+    assert cell(1000, 10, [100], [None]).waits == (None,), "last steps unknown: no wait to tell"
     assert cell(1000, 10, [None], [None]).delay_steps is None and cell(1000, 10, [None], [None]).delay_epochs is None
     assert cell(1000, 10, [100, 100], [150, None]).delay_steps == math.inf, "a mean with a late run is late"
 
