@@ -90,18 +90,31 @@ HU_LR = {"MLP": 1e-3, "LSTM": 1e-2}
 """The learning rate of Hu, Zhou and Yu's Adam, per model."""
 
 
-def hu_mlp(task: ModularConfig, seed: int = 0, init_scale: float = 1.0) -> TokenMLPConfig:
-    """Hu, Zhou and Yu's MLP for ``task`` (``[a, b, =]``): ``a`` and ``b`` embedded (width 128, the transformer's
-    ``d_model``), concatenated, two ReLU layers of 512 (the transformer's ``d_mlp``), ``p`` outputs."""
+HU_INPUTS = ("embedding", "numbers")
+"""How the MLP and the LSTM read ``[a, b, =]``: learned token embeddings (the book's first reading), or the three
+token ids as numbers, ``x``, ``y`` and ``p`` (``=`` is token ``p``), as the report says its notebook feeds them."""
+
+
+def hu_mlp(task: ModularConfig, seed: int = 0, init_scale: float = 1.0,
+           inputs: str = "embedding") -> TokenMLPConfig | MLPConfig:
+    """Hu, Zhou and Yu's MLP for ``task`` (``[a, b, =]``): two ReLU layers of 512 (the transformer's ``d_mlp``),
+    ``p`` outputs, reading ``a`` and ``b`` embedded (width 128, the transformer's ``d_model``) and concatenated, or
+    (``inputs="numbers"``) the three ids ``x, y, p`` as numbers."""
+    check_choice("inputs", inputs, HU_INPUTS)
+    hidden = (NANDA_WIDTHS["d_mlp"],) * 2
+    if inputs == "numbers":
+        return MLPConfig(widths=(task.n_ctx, *hidden, task.n_classes), init_scale=init_scale, seed=seed)
     return TokenMLPConfig(d_vocab=task.d_vocab, d_vocab_out=task.n_classes, n_inputs=2, d_embed=NANDA_WIDTHS["d_model"],
-                          d_hidden=(NANDA_WIDTHS["d_mlp"],) * 2, init_scale=init_scale, seed=seed)
+                          d_hidden=hidden, init_scale=init_scale, seed=seed)
 
 
-def hu_lstm(task: ModularConfig, seed: int = 0, init_scale: float = 1.0) -> LSTMConfig:
-    """Hu, Zhou and Yu's LSTM for ``task``: it reads ``[a, b, =]`` (embeddings of width 20), hidden size 20, ``p``
-    outputs from the last hidden state."""
-    return LSTMConfig(d_vocab=task.d_vocab, d_vocab_out=task.n_classes, n_ctx=task.n_ctx, d_embed=20, d_hidden=20,
-                      init_scale=init_scale, seed=seed)
+def hu_lstm(task: ModularConfig, seed: int = 0, init_scale: float = 1.0, inputs: str = "embedding") -> LSTMConfig:
+    """Hu, Zhou and Yu's LSTM for ``task``: it reads ``[a, b, =]`` (embeddings of width 20, or with
+    ``inputs="numbers"`` each id as one number), hidden size 20, ``p`` outputs from the last hidden state."""
+    check_choice("inputs", inputs, HU_INPUTS)
+    return LSTMConfig(d_vocab=task.d_vocab, d_vocab_out=task.n_classes, n_ctx=task.n_ctx,
+                      d_embed=20 if inputs == "embedding" else 1, d_hidden=20, init_scale=init_scale, seed=seed,
+                      inputs=inputs)
 
 
 def source_adam(lr: float, steps: int, n_logs: int, seed: int = 0, **fields) -> TrainConfig:

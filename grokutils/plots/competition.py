@@ -45,18 +45,22 @@ def plot_zone_map(widths: list[int], sizes: list[int], final: list[list[float]],
 
 
 def plot_ungrokking(accs: dict[int, float], level: float, low: float, parent_size: int,
-                    d_crit: int | None) -> plt.Figure:
+                    d_crit: int | None, early: dict[int, float] | None = None, early_label: str = "",
+                    label: str = "continued run") -> plt.Figure:
     """Final test accuracy of the continued runs against their subset's size (log axis), the level (``level``,
     dashed) and the ungrokked mark (``low``, dash-dotted) named in the legend, the parent's size and the critical size
-    of its width marked; the legend sits to the right of the axes."""
+    of its width marked; ``early``: the same runs read at a shorter budget (``early_label``), drawn paler, beside the
+    full budget's (``label``); the legend sits to the right of the axes."""
     fig, ax = plt.subplots(figsize=(7.2, 3.2), layout="constrained")
-    ax.plot(list(accs), list(accs.values()), "o-", color="C0", label="continued run")
+    if early is not None:
+        ax.plot(list(early), list(early.values()), "s--", color="C0", alpha=0.45, label=early_label)
+    ax.plot(list(accs), list(accs.values()), "o-", color="C0", label=label)
     for y, ls, name in ((level, "--", f"generalised ({level:.0%})"), (low, "-.", f"ungrokked below ({low:.0%})")):
         ax.axhline(y, color="#888888", ls=ls, lw=0.9, label=name)
     ax.axvline(parent_size, color="C2", lw=1, label=f"parent's training set ({parent_size:,})")
     if d_crit is not None:
         ax.axvline(d_crit, color="C3", ls=":", lw=1.2, label=f"D_crit from scratch ({d_crit:,})")
-    ax.set(xscale="log", xlabel="subset size", ylabel="final test accuracy", ylim=(-0.02, 1.02),
+    ax.set(xscale="log", xlabel="subset size", ylabel="test accuracy", ylim=(-0.02, 1.02),
            title="ungrokking: a grokked network trained on less data")
     ax.set_xticks(list(accs), [f"{n:,}" for n in accs])
     ax.minorticks_off()
@@ -64,9 +68,12 @@ def plot_ungrokking(accs: dict[int, float], level: float, low: float, parent_siz
     return fig
 
 
-def plot_multitask(curves: dict[float, list[tuple[int, float]]]) -> plt.Figure:
-    """Best addition test accuracy against the width, one line per ratio of random-label to addition examples."""
+def plot_multitask(curves: dict[float, list[tuple[int, float]]], mirror: float | None = None) -> plt.Figure:
+    """Best addition test accuracy against the width, one line per ratio of random-label to addition examples;
+    ``mirror``: the share of held-out pairs whose mirror was trained (what commutativity alone answers), dotted."""
     fig, ax = plt.subplots(figsize=(4.8, 3.2), layout="constrained")
+    if mirror is not None:
+        ax.axhline(mirror, color="#888888", ls=":", lw=1.2, label=f"mirror trained ({mirror:.0%})")
     for i, (ratio, points) in enumerate(curves.items()):
         ax.plot(*zip(*points), "o-" if ratio == 0 else "s--", color=f"C{i}",
                 label="addition alone" if ratio == 0 else f"+ random labels {ratio:g}:1")

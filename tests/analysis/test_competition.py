@@ -1,7 +1,7 @@
 """Zones, memorised counts and critical sizes read off runs (grokutils.analysis.competition)."""
 import pytest
 
-from grokutils.analysis.competition import Zones, classify, critical_size, delay, memorised
+from grokutils.analysis.competition import Zones, accuracy_near, classify, critical_size, delay, memorised
 
 STEPS = [0, 10, 100, 200, 400, 1000, 2000]
 
@@ -39,3 +39,11 @@ def test_critical_size_is_the_smallest_from_which_all_larger_reach_the_level():
 def test_zone_thresholds_are_checked():
     with pytest.raises(ValueError, match="floor_acc"):
         Zones(floor_acc=0.95)
+
+
+@pytest.mark.parametrize("step, expected", [(0, 0.0), (90, 0.2), (150, 0.2), (151, 0.4), (5000, 0.9)])
+def test_accuracy_near_reads_the_logged_step_nearest_to_a_shorter_budget(make_history, step, expected):
+    # logged 0, 10, 100, 200, 400, 1000, 2000; 150 lies halfway between 100 and 200 and reads the earlier one; a budget
+    # past the run's end (a run that stopped) reads its last value
+    h = make_history(STEPS, train_acc=[1] * 7, val_acc=[0, .1, .2, .4, .6, .8, .9])
+    assert accuracy_near(h, step) == pytest.approx(expected)
