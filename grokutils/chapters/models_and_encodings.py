@@ -532,10 +532,16 @@ def glued(r: dict, s: EncodingSettings) -> dict[str, str]:
                n_train_30=f"{ModularConfig(p=s.p, frac_train=0.3).n_train:,}",
                n_train_30_source=f"{ModularConfig(p=SOURCE_P, frac_train=0.3).n_train:,}")
     verdicts = judged(r, s)
-    out.update({f"rises_{group_key(g)}": ", ".join(f"{f:.0%}: {x['rise'] * 100:+.0f}" for f, x in rows[g].items())
+    out.update({f"rises_{group_key(g)}": ", ".join(f"{f:.0%}: {x['rise'] * 100:+.1f}" for f, x in rows[g].items())
                 for g in rows})
     out.update({f"reading_{m.lower()}": inputs_reading(m, verdicts) for m in ("MLP", "LSTM")})
     return {**out, **verdict_glue(verdicts)}
+
+
+READING = {HOLDS: "reproduces the report's curves", DOES_NOT_HOLD: "does not reproduce the report's curves",
+           UNDECIDED: "sits at the edge of the report's curves (undecided)",
+           NOT_TESTED: "could not show the report's curves (not tested)"}
+"""How ``inputs_reading`` words each verdict of a "rises" finding."""
 
 
 def inputs_reading(model: str, verdicts: list) -> str:
@@ -543,14 +549,7 @@ def inputs_reading(model: str, verdicts: list) -> str:
     verdicts: a sentence for the prose."""
     by_name = {v.finding.name: v.verdict for v in verdicts}
     numbers, embedding = by_name[f"{model.lower()}_rises"], by_name[f"{model.lower()}_embedding_rises"]
-    if numbers == HOLDS and embedding == DOES_NOT_HOLD:
-        return f"the {model} reproduces the report's curves when it reads x, y and p as numbers, not on embeddings"
-    if numbers == embedding == HOLDS:
-        return f"the {model} reproduces the report's curves on either input"
-    if numbers == embedding == DOES_NOT_HOLD:
-        return f"the {model} reproduces the report's curves on neither input"
-    return (f"which input reproduces the report's curves for the {model} is not settled here (numbers: {numbers}; "
-            f"embeddings: {embedding})")
+    return f"reading x, y and p as numbers the {model} {READING[numbers]}, and on embeddings it {READING[embedding]}"
 
 
 def fmt_delay(x: dict) -> str:

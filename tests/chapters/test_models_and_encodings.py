@@ -215,8 +215,9 @@ def test_glued_names_and_table(make_history):
     assert all(glued[f"verdict_{f.name}"] == "holds" for f in chapter.FINDINGS)
     assert chapter.glue_key("LSTM, AdamW, α = 6", 0.6) == "lstm_adamw_alpha_6_60"
     assert glued["lags_mlp"] == "15%: 1.0x, 30%: 1.3x, 45%: 1.0x" and glued["final_vals_lstm_adamw"] == "45%: 100.0%"
-    assert glued["rises_mlp_numbers"] == "15%: +49, 30%: +59, 45%: +69"
-    assert glued["reading_mlp"] == "the MLP reproduces the report's curves on either input"
+    assert glued["rises_mlp_numbers"] == "15%: +49.0, 30%: +59.0, 45%: +69.0"
+    assert glued["reading_mlp"] == ("reading x, y and p as numbers the MLP reproduces the report's curves, and on "
+                                    "embeddings it reproduces the report's curves")
     rows = chapter.table(r, ["MLP"])
     assert len(rows) == 3 and rows[0][:6] == ["MLP", "15%", "300", "not reached", "n/a", "1.0x"]
     assert len(chapter.TABLE_HEADER) == len(rows[0])
@@ -246,3 +247,13 @@ def test_turned_budgets_declare_nothing():
     s = chapter.settings("book", mlp_steps=20_000)
     assert s.findings is None and s.models["MLP"][0.45].train.steps == 20_000
     assert chapter.settings("book", lstm_steps=8000).findings == chapter.BOOK_FINDINGS  # the profile's own value
+
+
+def test_the_inputs_reading_words_each_verdict_as_the_book_run_gives_them(make_history):
+    # Issue 32's book runs: the MLP on numbers rises by about 20 points at 15% (undecided), on embeddings not at all.
+    s = claiming()
+    flat = {chapter.run_label("MLP", f): (300, None) for f in s.models["MLP"]}
+    r = chapter.measure(histories(make_history, s, **{"MLP, numbers, 15%": (300, 300, 0.23, 0.9)}, **flat), s)
+    reading = chapter.glued(r, s)["reading_mlp"]
+    assert reading == ("reading x, y and p as numbers the MLP sits at the edge of the report's curves (undecided), and "
+                       "on embeddings it does not reproduce the report's curves")
