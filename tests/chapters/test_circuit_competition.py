@@ -265,6 +265,7 @@ def test_the_mixture_s_mirror_reading_fails_above_the_share_and_needs_addition_a
     ((191, 600), (191, 600), False),   # neither moved
     ((191, None), (191, 700), True),   # D_crit came into the grid
     ((265, 500), (191, 600), False),   # both moved apart
+    ((191, 500), (265, 800), False),   # the threshold rose, but D_crit rose more: the ratio grew from 2.6 to 3.0
 ])
 def test_the_budget_reading_says_whether_twice_the_budget_closed_the_gap(early, full, closed):
     text = chapter.budget_reading(early[0], full[0], early[1], full[1])
