@@ -158,7 +158,7 @@ PROFILES = {
     # were cut; the test's MLP keeps 10,000 steps: at 6,000 its validation accuracy had not yet risen. These settings
     # took 1,947 worker-seconds and 16 min 47 s cold (issue 14's closing note). Issue 32 adds the MLP and the LSTM
     # reading numbers (piloted at seed 0: 17-40 s and 13-17 s a run on one thread) and pays for them with Power's 5%
-    # run (its validation accuracy never rose within 8,000 steps). Cutting the test's MLPs to 8,000 steps too left the
+    # run (48 training equations, the fraction the comparison of encodings needs least). Cutting the test's MLPs to 8,000 steps too left the
     # α = 8 MLP's validation accuracy flat at seed 0 (2.3%; in issue 27 it rose late, lag 417x within 10,000), so they
     # keep 10,000; with them at 8,000 the chapter took 617 s cold at seed 0
     "book": EncodingProfile(p=31, transformer_steps=8_000, mlp_steps=4_000, lstm_steps=8_000, test_steps=dict(MLP=10_000),
@@ -185,7 +185,7 @@ class EncodingSettings:
             Adam and read learned embeddings (``"MLP"``, ``"LSTM"``) or x, y and p as numbers (``", numbers"``).
         test: (the models on embeddings) ``{"MLP, AdamW": …, "MLP, AdamW, α = 8": …, "LSTM, AdamW": …, "LSTM, AdamW, α = 6": …}``, each
             ``{fraction: run}``: the two models with the transformer's optimiser, at α = 1 and Omnigrok's α (at
-            ``book`` at 45% only, a fraction both models share, to keep within the budget).
+            ``book`` at 45% only, one of the two fractions both models share, to keep within the budget).
         power_grok: whether Power's encoding trains ``openai/grok``'s model and minibatches (``paper``), or the
             simple encoding's model and full batch (``book``, ``smoke``).
         mode: how the sweep engine trains missing runs (``dispatch.MODES``; None: ``dispatch.default_mode``).
