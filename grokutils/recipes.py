@@ -24,6 +24,7 @@ import math
 
 from grokutils.config import RunConfig, TrainConfig, check_choice
 from grokutils.models import LSTMConfig, MLPConfig, TokenMLPConfig, TransformerConfig
+from grokutils.models.lstm import INPUTS
 from grokutils.tasks import MNISTConfig, ModularConfig
 
 NANDA_WIDTHS = dict(d_model=128, n_heads=4, d_head=32, d_mlp=512)
@@ -90,7 +91,7 @@ HU_LR = {"MLP": 1e-3, "LSTM": 1e-2}
 """The learning rate of Hu, Zhou and Yu's Adam, per model."""
 
 
-HU_INPUTS = ("embedding", "numbers")
+HU_INPUTS = INPUTS
 """How the MLP and the LSTM read ``[a, b, =]``: learned token embeddings (the book's first reading), or the three
 token ids as numbers, ``x``, ``y`` and ``p`` (``=`` is token ``p``), as the report says its notebook feeds them."""
 

@@ -622,7 +622,7 @@ def glued(r: dict, s: CompetitionSettings) -> dict[str, str]:
            "mt_share": f"{mt_cfg.task.n_add / mt_cfg.task.p ** 2:.0%}",
            "hinder_margin": f"{s.hinder_margin * 100:.0f} points", "ratio_tol": f"{s.ratio_tol * 100:.0f} points",
            "mt_gap": "; ".join(f"width {w}: {abs(x[1.0] - x[2.0]) * 100:.0f} points" for w, x in mt.items()),
-           "ungrok_ratio": "n/a" if None in (r["ungrok_threshold"], crit) else f"{crit / r['ungrok_threshold']:.1f}"}
+           "ungrok_ratio": fmt_ratio(r["ungrok_threshold"], crit)}
     out.update(early_glue(r, s))
     return {**out, **verdict_glue(judged(r, s))}
 
@@ -634,7 +634,7 @@ def logged_near(cfg: RunConfig, step: int) -> int:
 
 def early_glue(r: dict, s: CompetitionSettings) -> dict[str, str]:
     """The shorter budget's numbers (``grid_early``, ``ungrok_early``) beside the full budget's, the reading of how the
-    budget moves the ungrokking threshold and D_crit, and the mixtures' mirror shares."""
+    budget moves the ungrokking threshold and D_crit, and the 1:1 mixture's mirror share."""
     crit, early_crit = parent_d_crit(r, s), r["d_crit_early"].get(s.parent.model.d_model)
     threshold, early_threshold = r["ungrok_threshold"], r["ungrok_threshold_early"]
     return {"grid_early": f"{s.grid_early:,}", "grid_early_logged": f"{logged_near(s.example('grid'), s.grid_early):,}",
@@ -643,10 +643,12 @@ def early_glue(r: dict, s: CompetitionSettings) -> dict[str, str]:
             "d_crit_early_by_width": fmt_sizes(r["d_crit_early"]), "ungrok_accs_early": fmt_accs(r["ungrok_early"]),
             "ungrok_threshold_early": fmt_size(early_threshold), "ungrok_parent_d_crit_early": fmt_size(early_crit),
             "budget_reading": budget_reading(early_threshold, threshold, early_crit, crit),
-            "ungrok_ratio_early": ("n/a" if None in (early_threshold, early_crit)
-                                   else f"{early_crit / early_threshold:.1f}"),
-            "mirror_shares": ", ".join(f"{ratio:g}:1 {share:.1%}" for ratio, share in r["mirror"].items() if ratio),
-            "mirror_1_1": f"{r['mirror'][1.0]:.1%}"}
+            "ungrok_ratio_early": fmt_ratio(early_threshold, early_crit), "mirror_1_1": f"{r['mirror'][1.0]:.1%}"}
+
+
+def fmt_ratio(threshold: int | None, crit: int | None) -> str:
+    """D_crit over the ungrokking threshold, ``"1.9"``, or "n/a" where either lies above the grid."""
+    return "n/a" if None in (threshold, crit) else f"{crit / threshold:.1f}"
 
 
 def budget_reading(early_threshold: int | None, threshold: int | None, early_crit: int | None,

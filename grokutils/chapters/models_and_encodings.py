@@ -410,11 +410,15 @@ def _lag_evidence(rows: dict[float, dict], s: EncodingSettings, sign: float = 1.
 def rise_evidence(rows: dict[float, dict], s: EncodingSettings) -> Evidence:
     """The smallest rise of the validation accuracy over ``rows``' runs, minus ``min_rise``; powered where every run's
     training accuracy rose by ``min_rise`` (a network that learned nothing cannot show its validation following)."""
-    rises = ", ".join(f"{f:.0%}: {x['rise'] * 100:+.1f}" for f, x in rows.items())
     trained = all(x["train_rise"] >= s.min_rise for x in rows.values())
-    return Evidence(min(x["rise"] for x in rows.values()) - s.min_rise, f"validation rises (points) {rises}", trained,
-                    "the training accuracy rose by less than " f"{s.min_rise * 100:.0f} points at some fraction ("
-                    + ", ".join(f"{f:.0%}: {x['train_rise'] * 100:+.1f}" for f, x in rows.items()) + ")")
+    return Evidence(min(x["rise"] for x in rows.values()) - s.min_rise, f"validation rises (points) {fmt_rises(rows)}",
+                    trained, f"the training accuracy rose by less than {s.min_rise * 100:.0f} points at some fraction "
+                    f"({fmt_rises(rows, 'train_rise')})")
+
+
+def fmt_rises(rows: dict[float, dict], key: str = "rise") -> str:
+    """Each run's rise (``row``'s ``key``: validation, or ``"train_rise"``) in points: ``"15%: +22.3, 30%: +49.3"``."""
+    return ", ".join(f"{f:.0%}: {x[key] * 100:+.1f}" for f, x in rows.items())
 
 
 def slow_fit_evidence(rows: dict[float, dict], s: EncodingSettings) -> Evidence:
@@ -532,8 +536,7 @@ def glued(r: dict, s: EncodingSettings) -> dict[str, str]:
                n_train_30=f"{ModularConfig(p=s.p, frac_train=0.3).n_train:,}",
                n_train_30_source=f"{ModularConfig(p=SOURCE_P, frac_train=0.3).n_train:,}")
     verdicts = judged(r, s)
-    out.update({f"rises_{group_key(g)}": ", ".join(f"{f:.0%}: {x['rise'] * 100:+.1f}" for f, x in rows[g].items())
-                for g in rows})
+    out.update({f"rises_{group_key(g)}": fmt_rises(rows[g]) for g in rows})
     out.update({f"reading_{m.lower()}": inputs_reading(m, verdicts) for m in ("MLP", "LSTM")})
     return {**out, **verdict_glue(verdicts)}
 
