@@ -21,6 +21,13 @@ def test_data_efficiency_draws_a_curve_of_one_point_as_a_large_marker_on_top():
     plt.close("all")
 
 
+def test_lone_points_at_the_same_place_nest_instead_of_hiding_each_other():
+    fig = plots.efficiency.plot_data_efficiency({"Adam": [(0.9, 0.1)], "Adam + noise": [(0.9, 0.1)]})
+    first, second = fig.axes[0].lines
+    assert second.get_markersize() < first.get_markersize() and second.get_zorder() > first.get_zorder()
+    plt.close("all")
+
+
 def test_no_variant_is_drawn_in_the_reference_band_grey():
     from matplotlib.colors import to_rgb
     curves = {f"v{i}": [(0.6, 0.1 * i), (0.9, 0.1 * i)] for i in range(10)}
