@@ -436,16 +436,13 @@ PAIR_PARTS = ("interventions", "group")
 def read_pairs(histories: dict[str, History], s: InterventionSettings) -> dict:
     """``{part: {label: {fraction: accuracy_by_class}}}`` of ``PAIR_PARTS``: each run's final weights on its held-out
     pairs, split by ``analysis.symmetry.MIRROR_CLASSES``."""
-    out = {}
-    for part in PAIR_PARTS:
-        out[part] = {}
-        for label, points in getattr(s, part).items():
-            out[part][label] = {}
-            for f, cfgs in points.items():
-                split = cfgs[0].task.build()
-                correct = held_out_correct(histories[run_label(label, f)].model(), split)
-                out[part][label][f] = accuracy_by_class(correct, mirror_classes(split))
-    return out
+    return {part: {label: {f: _pair_reading(histories[run_label(label, f)], cfgs[0]) for f, cfgs in points.items()}
+                   for label, points in getattr(s, part).items()} for part in PAIR_PARTS}
+
+
+def _pair_reading(history: History, cfg: RunConfig) -> dict:
+    split = cfg.task.build()
+    return accuracy_by_class(held_out_correct(history.model(), split), mirror_classes(split))
 
 
 def measure(histories: dict[str, History], s: InterventionSettings, pairs: dict | None = None) -> dict:
