@@ -143,6 +143,8 @@ are not declared at ``paper`` (undecided: printed, not asserted)."""
 NO_DECAY = ("Adam, lr 3e-4", "Adam, lr 1e-3", "Adam, lr 3e-3", "Adam + update noise", "Adam + weight noise",
             "Adam, minibatch", "Adam + dropout")
 """The variants without weight decay."""
+NO_DECAY_BY_PART = {"interventions": NO_DECAY, "group": GROUP_NO_DECAY}
+"""The runs without weight decay of each sweep read pair by pair."""
 NOISY = ("Adam + update noise", "Adam + weight noise", "Adam, minibatch")
 """The Adam variants with noise in the optimisation (Power et al.'s examples: minibatches, noise on the weights or on
 the update)."""
@@ -526,7 +528,7 @@ def evidence(r: dict, s: InterventionSettings) -> dict[str, list[Evidence]]:
     measured = _measured(r, s)
     decay = max(areas[n] for n in areas if n in WEIGHT_DECAY) - max(areas[n] for n in areas if n not in WEIGHT_DECAY)
     lrs = _adam_lrs(iv)
-    beyond_mirror = any(x["best_val"] > r["mirror"][f] + s.margin for n in lrs for f, x in iv[n].items())
+    beyond_mirror = any(rises_above(iv[n], r["mirror"], s.margin) for n in lrs)
     fitted, unfitted = no_decay_fitted(r), "a run without weight decay did not fit its training set"
     missing = "not run at this profile"
     out = {
@@ -557,7 +559,7 @@ def evidence(r: dict, s: InterventionSettings) -> dict[str, list[Evidence]]:
         "group_needs_more_than_sum": (_fraction_gap(grp["x.y, AdamW"], grp["x+y, AdamW"]), True,
                                       "x+y reached the level at no fraction"),
         "group_adamw_beats_adam": (area_gain(grp["x.y, AdamW"], grp["x.y, Adam"]) - m,
-                                   any(beyond_group_mirror(r, label, s.margin) for label in GROUP_RUNS
+                                   any(rises_above(grp[label], r["group_mirror"], s.margin) for label in GROUP_RUNS
                                        if label.startswith("x.y")),
                                    "no run on x.y rose more than 5 points above the pairs its mirror answers"),
     }
@@ -578,17 +580,17 @@ def _noise_evidence(r: dict, s: InterventionSettings) -> list[Evidence]:
     best = max(noisy, key=lambda n: area_gain(iv[n], iv["Adam, lr 1e-3"]))
     sum_gain = area_gain(iv[best], iv["Adam, lr 1e-3"])
     return [Evidence(group_gain - s.margin, f"update noise {group_gain * 100:+.1f} points over Adam",
-                     beyond_group_mirror(r, "x.y, AdamW", s.margin),
+                     rises_above(grp["x.y, AdamW"], r["group_mirror"], s.margin),
                      "AdamW rose no more than 5 points above the x.y pairs its mirror answers", "the group"),
             Evidence(sum_gain - s.margin, f"{best} {sum_gain * 100:+.1f} points over Adam (the best of "
                      f"{', '.join(noisy)})", any(x["reached"] for x in iv["AdamW"].values()),
                      "AdamW reached the level on a + b at no fraction", "a + b")]
 
 
-def beyond_group_mirror(r: dict, label: str, by: float) -> bool:
-    """Whether the ``group`` run ``label`` beat, at some fraction, the share of held-out x.y pairs whose trained mirror is
-    equal (what commutativity alone would answer) by more than ``by``."""
-    return any(x["best_val"] > r["group_mirror"][f] + by for f, x in r["group"][label].items())
+def rises_above(points: dict[float, dict], shares: dict[float, float], by: float) -> bool:
+    """Whether a curve's best validation accuracy beat, at some fraction, the share of held-out pairs its mirror answers
+    there (``measure``'s ``mirror`` or ``group_mirror``: what commutativity alone would answer) by more than ``by``."""
+    return any(x["best_val"] > shares[f] + by for f, x in points.items())
 
 
 def judged(r: dict, s: InterventionSettings) -> list:
@@ -599,9 +601,8 @@ def judged(r: dict, s: InterventionSettings) -> list:
 def _no_decay_pairs(r: dict, parts: tuple[str, ...] = PAIR_PARTS) -> dict[str, list[dict]]:
     """Per run label without weight decay read pair by pair in ``parts``: its readings (``accuracy_by_class``) at each
     fraction."""
-    names = {"interventions": NO_DECAY, "group": GROUP_NO_DECAY}
     return {label: list(points.values()) for part in parts for label, points in r["pairs"][part].items()
-            if label in names[part]}
+            if label in NO_DECAY_BY_PART[part]}
 
 
 OTHER = MIRROR_CLASSES[1:]
@@ -627,7 +628,7 @@ def highest_other_accuracy(r: dict) -> tuple[float, str]:
 
 def no_decay_fitted(r: dict) -> bool:
     """Whether every run without weight decay of both parts fitted its training set (``FIT_ACC``)."""
-    return all(x["fitted"] for part, labels in (("interventions", NO_DECAY), ("group", GROUP_NO_DECAY))
+    return all(x["fitted"] for part, labels in NO_DECAY_BY_PART.items()
                for label, points in r[part].items() if label in labels for x in points.values())
 
 
