@@ -16,7 +16,7 @@ import torch
 
 from grokutils.step import GRAD_TRANSFORMS, LOSSES
 
-OPTIMIZERS = ("adamw", "adam")
+OPTIMIZERS = ("adamw", "adam", "muon")
 LOG_SPACINGS = ("log", "linear")
 PROBES = ("weight_norms", "attn_norms", "matrix_norms", "last_layer_norm")
 DEVICES = ("cpu", "cuda", None)
@@ -99,7 +99,9 @@ class TrainConfig:
         betas: Adam's moment decay rates.
         adam_eps: Adam's epsilon, added to the root of the second moment (1e-8 in every source's code;
             Thilak et al. report that 1e-5 removes slingshot spikes).
-        optimizer: ``"adamw"`` or ``"adam"``.
+        optimizer: ``"adamw"``, ``"adam"`` or ``"muon"``: Muon (``muon.Muon``: orthogonalised momentum, torch's
+            defaults, its update scaled to AdamW's size so that ``lr`` and ``weight_decay`` mean what they mean for
+            AdamW) on the hidden weight matrices, AdamW with ``betas`` and ``adam_eps`` on the other parameters.
         fused_adam: take the moment update from torch's fused Adam kernel (the default) instead of its multi-tensor
             one: one pass over the parameters, 1.07x to 1.29x faster steps for the book's small models on this book's
             CPU (issue 30; no change for the Power chapter's model), and equal to the multi-tensor update only to
@@ -110,7 +112,9 @@ class TrainConfig:
             in float64, as Nanda et al. compute it), ``"mse"`` against one-hot targets, averaged over the
             classes (Omnigrok's MNIST run), or ``"mse_sum"``, summed over them (Omnigrok's landscape code).
         grad_transforms: names of gradient transforms (``step.GRAD_TRANSFORMS``) applied in order
-            between the backward pass and the optimiser.
+            between the backward pass and the optimiser: ``"grokfast_ema"`` (Grokfast's EMA filter).
+        grokfast_alpha: the decay of Grokfast's EMA filter (their ``alpha``; used with ``"grokfast_ema"``).
+        grokfast_lamb: how much of the filtered gradient Grokfast adds to the gradient (their ``lamb``).
         probes: extra metrics logged at the logged steps, by name (see ``history.PROBES``):
             ``"weight_norms"`` (per parameter group), ``"attn_norms"`` (per layer), ``"matrix_norms"`` (per weight
             matrix), ``"last_layer_norm"``.
@@ -146,6 +150,8 @@ class TrainConfig:
     warmup_steps: int = 10
     loss: str = "cross_entropy"
     grad_transforms: tuple[str, ...] = ()
+    grokfast_alpha: float = 0.98
+    grokfast_lamb: float = 2.0
     probes: tuple[str, ...] = ()
     n_logs: int = 200
     max_eval_train: int | None = None
@@ -172,6 +178,8 @@ class TrainConfig:
         check_int("batch_size", self.batch_size, 1, none_ok=True)
         check_float("lr", self.lr, 0, open_low=True)
         check_float("weight_decay", self.weight_decay, 0)
+        check_float("grokfast_alpha", self.grokfast_alpha, 0, 1, open_high=True)
+        check_float("grokfast_lamb", self.grokfast_lamb, 0)
         check_float("adam_eps", self.adam_eps, 0, open_low=True)
         check_int("warmup_steps", self.warmup_steps, 0)
         check_int("n_logs", self.n_logs, 2)

@@ -5,7 +5,8 @@
 ``[K, ...]`` (a single run as views with K = 1), so the losses, the optimiser and the norm constraint
 are written once. Losses live in one table (``LOSSES``), gradient transforms in another
 (``GRAD_TRANSFORMS``: small functions that edit the gradients in place, in the order a config lists
-them), and ``Adam`` is the one optimiser (Adam or AdamW, one learning rate and weight decay per run).
+them, such as Grokfast's filter), and ``Adam`` is the optimiser (Adam or AdamW, one learning rate and weight decay
+per run); ``muon.Muon`` builds on it (Muon on the hidden weight matrices, AdamW on the rest).
 """
 from __future__ import annotations
 
@@ -83,9 +84,32 @@ def per_run_loss(kind: str | list[str], logits: torch.Tensor, labels: torch.Tens
     return (losses * mask).sum(1) / mask.sum(1)
 
 
-GRAD_TRANSFORMS: dict[str, Callable[[list[torch.Tensor]], None]] = {}
-"""Gradient-transform name -> function editing the stacked parameters' ``.grad`` in place. Chapters that
-change the gradient (Grokfast, orthogonal gradients) register theirs here, under a name configs can use."""
+def _run_values(values: list[float], like: torch.Tensor) -> torch.Tensor:
+    """Per-run values as a tensor that broadcasts against the optimiser's parameters: 0-dimensional for one run
+    (its parameters may be unstacked), ``[K, 1, ...]`` for K stacked runs; the same arithmetic either way."""
+    t = torch.tensor(values, dtype=like.dtype, device=like.device)
+    return t[0] if len(values) == 1 else t.view(-1, *([1] * (like.dim() - 1)))
+
+
+@torch.no_grad()
+def grokfast_ema(params: list[torch.Tensor], cfgs: list, state: dict) -> None:
+    """Grokfast's EMA filter (Lee et al. 2024, their ``gradfilter_ema``): the slow component of each gradient,
+    ``ema <- alpha * ema + (1 - alpha) * g`` (``ema`` starts at the first gradient), amplified: ``g <- g + lamb * ema``;
+    ``alpha`` and ``lamb`` per run (``TrainConfig.grokfast_alpha``, ``grokfast_lamb``). ``state`` keeps the filter."""
+    emas = state.get("grokfast_ema")
+    if emas is None:
+        emas = state["grokfast_ema"] = [p.grad.detach().clone() for p in params]
+    else:
+        for p, ema in zip(params, emas):
+            ema.lerp_(p.grad, 1 - _run_values([c.grokfast_alpha for c in cfgs], p))
+    for p, ema in zip(params, emas):
+        p.grad.add_(ema * _run_values([c.grokfast_lamb for c in cfgs], p))
+
+
+GRAD_TRANSFORMS: dict[str, Callable[[list[torch.Tensor], list, dict], None]] = {"grokfast_ema": grokfast_ema}
+"""Gradient-transform name -> ``fn(params, train_cfgs, state)`` editing the optimiser's parameters' ``.grad`` in place
+(stacked ``[K, ...]`` in a sweep; ``train_cfgs`` one per run; ``state`` a dict the runner keeps for the transforms
+across updates)."""
 
 
 def warmup_factor(step: int, warmup_steps: int) -> float:
@@ -194,9 +218,15 @@ def decay_anchors(params: list[torch.Tensor], to_init: list[bool], stacked: bool
     return [p.detach().clone() * _per_run(keep, p) for p in params]
 
 
-def make_optimizer(params: list[torch.Tensor], train_cfgs: list, stacked: bool) -> Adam:
-    """The ``Adam`` of runs with these ``TrainConfig``s (one lr and weight decay each)."""
-    tc = train_cfgs[0]
+def make_optimizer(named: dict[str, torch.Tensor], train_cfgs: list, stacked: bool):
+    """The optimiser of runs with these ``TrainConfig``s (one lr and weight decay each) over ``named`` parameters:
+    ``Adam``, or ``muon.Muon`` (Muon on the hidden weight matrices, AdamW on the rest)."""
+    tc, params = train_cfgs[0], list(named.values())
+    if tc.optimizer == "muon":
+        from grokutils.muon import Muon  # muon builds on this module's Adam
+
+        return Muon(named, [c.lr for c in train_cfgs], [c.weight_decay for c in train_cfgs], tc.betas, stacked,
+                    eps=tc.adam_eps, fused=tc.fused_adam)
     anchors = decay_anchors(params, [c.decay_to == "init" for c in train_cfgs], stacked)
     return Adam(params, [c.lr for c in train_cfgs], [c.weight_decay for c in train_cfgs], tc.betas,
                 decoupled=tc.optimizer == "adamw", stacked=stacked, eps=tc.adam_eps, fused=tc.fused_adam,
@@ -220,7 +250,7 @@ def update(runner, step: int) -> None:
         with torch.no_grad():
             torch._foreach_copy_(stacked, clean)
     for name in tc.grad_transforms:
-        GRAD_TRANSFORMS[name](runner.opt.params)
+        GRAD_TRANSFORMS[name](runner.opt.params, [c.train for c in runner.configs], runner.transform_state)
     factor = warmup_factor(step, tc.warmup_steps)
     runner.opt.step(factor)
     add_update_noise(stacked, runner, factor)

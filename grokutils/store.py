@@ -33,7 +33,7 @@ from grokutils.config import RunConfig
 from grokutils.history import History
 
 PACKAGE = Path(__file__).resolve().parent
-CODE = ("config.py", "step.py", "noise.py", "train.py", "sweep.py", "history.py", "tasks", "models")
+CODE = ("config.py", "step.py", "muon.py", "noise.py", "train.py", "sweep.py", "history.py", "tasks", "models")
 """The files and folders of ``grokutils`` whose code determines a run's content (not how runs are dispatched)."""
 STALE_TMP_SECONDS = 3600
 """Temporary files older than this are left by a killed save and are removed."""

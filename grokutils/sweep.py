@@ -21,7 +21,7 @@ from grokutils.train import Runner, fit, initial_model
 # The fields in which runs of one batch may differ (where a part has them); all other fields must be equal.
 PER_RUN_FIELDS = {"task": ("seed", "frac_train", "train_points", "test_points"), "model": ("seed", "init_scale"),
                   "train": ("lr", "weight_decay", "seed", "fixed_norm", "stop_at_val_acc", "loss", "update_noise",
-                            "weight_noise", "decay_to")}
+                            "weight_noise", "decay_to", "grokfast_alpha", "grokfast_lamb")}
 
 
 def check_batchable(cfgs: list[RunConfig]) -> None:
@@ -55,7 +55,7 @@ class Ensemble(Runner):
         check_batchable(cfgs)
         super().__init__(cfgs, device)
         self.model = stack([initial_model(cfg, device) for cfg in cfgs]).to(device)
-        self.opt = make_optimizer(list(self.model.parameters()), [c.train for c in cfgs], stacked=True)
+        self.opt = make_optimizer(dict(self.model.named_parameters()), [c.train for c in cfgs], stacked=True)
         self._init_constraints()
 
     def logits(self, x: torch.Tensor, shared: bool) -> torch.Tensor:

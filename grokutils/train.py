@@ -59,6 +59,7 @@ class Runner:
                         for n, c in zip(sizes, cfgs)]
         self.augment_generators = ([torch.Generator().manual_seed(c.train.seed) for c in cfgs]
                                    if getattr(tasks[0], "augments", False) else None)
+        self.transform_state: dict = {}  # what the gradient transforms keep across updates (step.GRAD_TRANSFORMS)
 
     def _init_constraints(self) -> None:
         """Set up, once the model is built, the norm constraint and the runs' noise generators (``noise``)."""
@@ -164,7 +165,7 @@ class SingleRun(Runner):
     def __init__(self, cfg: RunConfig, device: torch.device):
         super().__init__([cfg], device)
         self.model = initial_model(cfg, device).to(device)
-        self.opt = make_optimizer(list(self.model.parameters()), [cfg.train], stacked=False)
+        self.opt = make_optimizer(dict(self.model.named_parameters()), [cfg.train], stacked=False)
         self._init_constraints()
 
     def logits(self, x: torch.Tensor, shared: bool) -> torch.Tensor:

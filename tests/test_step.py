@@ -1,10 +1,12 @@
 """The one update step: the losses table, the optimiser, gradient transforms."""
+import dataclasses
 import math
 
 import pytest
 import torch
 
 from grokutils import step
+from grokutils.config import TrainConfig
 from grokutils.train import train
 
 
@@ -64,8 +66,9 @@ def test_stacked_adam_equals_torch_adamw_and_adam_per_run(lrs, wds, decoupled, f
 
 def test_gradient_transforms_run_in_order_between_backward_and_optimiser(tiny_run, monkeypatch):
     seen = []
-    monkeypatch.setitem(step.GRAD_TRANSFORMS, "zero", lambda params: [p.grad.zero_() for p in params] and seen.append("zero"))
-    monkeypatch.setitem(step.GRAD_TRANSFORMS, "count", lambda params: seen.append("count"))
+    monkeypatch.setitem(step.GRAD_TRANSFORMS, "zero",
+                        lambda params, cfgs, state: [p.grad.zero_() for p in params] and seen.append("zero"))
+    monkeypatch.setitem(step.GRAD_TRANSFORMS, "count", lambda params, cfgs, state: seen.append("count"))
     h = train(tiny_run(steps=3, n_logs=2, weight_decay=0.0, grad_transforms=("zero", "count")), progress=False)
     assert seen == ["zero", "count"] * 3
     init = tiny_run().model.build().state_dict()
@@ -95,5 +98,43 @@ def test_adam_eps_reaches_the_optimiser(tiny_run):
 def test_fused_adam_setting_picks_torch_fused_kernel(tiny_run):
     for fused in (False, True):
         cfg = tiny_run().replace(fused_adam=fused)
-        opt = step.make_optimizer([torch.zeros(3, requires_grad=True)], [cfg.train], stacked=False)
+        opt = step.make_optimizer({"w": torch.zeros(3, requires_grad=True)}, [cfg.train], stacked=False)
         assert bool(opt.inner.defaults["fused"]) is fused and bool(opt.inner.defaults["foreach"]) is not fused
+
+
+def _grokfast_reference(grads: list[dict[str, torch.Tensor]], alpha: float, lamb: float) -> list[dict[str, torch.Tensor]]:
+    """Grokfast's ``gradfilter_ema`` as their paper states it, written out: the filter starts at the first gradient,
+    then ``ema = alpha * ema + (1 - alpha) * g`` and the gradient becomes ``g + lamb * ema``."""
+    out, ema = [], None
+    for g in grads:
+        ema = {n: v.clone() for n, v in g.items()} if ema is None else {n: ema[n] * alpha + g[n] * (1 - alpha) for n in g}
+        out.append({n: g[n] + lamb * ema[n] for n in g})
+    return out
+
+
+def test_grokfast_ema_filters_a_fixed_gradient_sequence_as_the_authors_do():
+    gen = torch.Generator().manual_seed(0)
+    grads = [{"w": torch.randn(3, 4, generator=gen), "b": torch.randn(4, generator=gen)} for _ in range(5)]
+    cfg = TrainConfig(grad_transforms=("grokfast_ema",), grokfast_alpha=0.9, grokfast_lamb=3.0)
+    params, state = [torch.zeros(3, 4), torch.zeros(4)], {}
+    for g, want in zip(grads, _grokfast_reference(grads, 0.9, 3.0)):
+        params[0].grad, params[1].grad = g["w"].clone(), g["b"].clone()
+        step.GRAD_TRANSFORMS["grokfast_ema"](params, [cfg], state)
+        torch.testing.assert_close(params[0].grad, want["w"])
+        torch.testing.assert_close(params[1].grad, want["b"])
+    params[0].grad = torch.ones(3, 4)  # lamb 0 leaves the gradient as it is
+    step.grokfast_ema(params[:1], [dataclasses.replace(cfg, grokfast_lamb=0.0)], {})
+    assert torch.equal(params[0].grad, torch.ones(3, 4))
+
+
+def test_grokfast_runs_batched_with_their_own_filters_equal_the_same_runs_alone(tiny_run, same_history):
+    from grokutils.sweep import train_many
+
+    cfgs = [tiny_run(steps=30, n_logs=4, grad_transforms=("grokfast_ema",), grokfast_alpha=a, grokfast_lamb=lamb)
+            for a, lamb in ((0.98, 2.0), (0.8, 5.0))]
+    together = train_many(cfgs, progress=False)
+    for cfg, h in zip(cfgs, together):
+        same_history(h, train(cfg, progress=False))
+    assert not torch.equal(together[0].val_loss, together[1].val_loss)
+    plain = train(tiny_run(steps=30, n_logs=4), progress=False)
+    assert not torch.equal(plain.final_state["blocks.0.mlp.W_in"], together[0].final_state["blocks.0.mlp.W_in"])
