@@ -172,6 +172,8 @@ class TrainConfig:
             check_choice("probes", probe, PROBES)
         for name in self.grad_transforms:
             check_choice("grad_transforms", name, tuple(GRAD_TRANSFORMS))
+        if self.optimizer == "muon" and self.decay_to != "zero":
+            raise ValueError(f"decay_to={self.decay_to!r} is not supported with optimizer='muon'; allowed values: 'zero'")
         if not isinstance(self.fused_adam, bool):
             raise ValueError(f"fused_adam={self.fused_adam!r} must be True or False")
         check_int("steps", self.steps, 1)

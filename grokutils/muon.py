@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from grokutils.step import Adam, _run_values
+from grokutils.step import Adam, run_values
 
 MOMENTUM = 0.95
 NS_COEFFICIENTS = (3.4445, -4.775, 2.0315)
@@ -98,8 +98,8 @@ class Muon:
                 p.mul_(1 - lr * self.weight_decays[0])
                 p.add_(update, alpha=-lr * scale)
                 continue
-            lr = _run_values(self.lrs, p) * lr_factor
-            p.mul_(1 - lr * _run_values(self.weight_decays, p))
+            lr = run_values(self.lrs, p) * lr_factor
+            p.mul_(1 - lr * run_values(self.weight_decays, p))
             p.sub_(update * (lr * scale))
         if self.adamw is not None:
             self.adamw.step(lr_factor)

@@ -6,7 +6,8 @@
 are written once. Losses live in one table (``LOSSES``), gradient transforms in another
 (``GRAD_TRANSFORMS``: small functions that edit the gradients in place, in the order a config lists
 them, such as Grokfast's filter), and ``Adam`` is the optimiser (Adam or AdamW, one learning rate and weight decay
-per run); ``muon.Muon`` builds on it (Muon on the hidden weight matrices, AdamW on the rest).
+per run); ``muon.Muon`` builds on it (Muon on the hidden weight matrices, AdamW on the rest), and
+``train.make_optimizer`` picks one for a run.
 """
 from __future__ import annotations
 
@@ -84,7 +85,7 @@ def per_run_loss(kind: str | list[str], logits: torch.Tensor, labels: torch.Tens
     return (losses * mask).sum(1) / mask.sum(1)
 
 
-def _run_values(values: list[float], like: torch.Tensor) -> torch.Tensor:
+def run_values(values: list[float], like: torch.Tensor) -> torch.Tensor:
     """Per-run values as a tensor that broadcasts against the optimiser's parameters: 0-dimensional for one run
     (its parameters may be unstacked), ``[K, 1, ...]`` for K stacked runs; the same arithmetic either way."""
     t = torch.tensor(values, dtype=like.dtype, device=like.device)
@@ -101,9 +102,9 @@ def grokfast_ema(params: list[torch.Tensor], cfgs: list, state: dict) -> None:
         emas = state["grokfast_ema"] = [p.grad.detach().clone() for p in params]
     else:
         for p, ema in zip(params, emas):
-            ema.lerp_(p.grad, 1 - _run_values([c.grokfast_alpha for c in cfgs], p))
+            ema.lerp_(p.grad, 1 - run_values([c.grokfast_alpha for c in cfgs], p))
     for p, ema in zip(params, emas):
-        p.grad.add_(ema * _run_values([c.grokfast_lamb for c in cfgs], p))
+        p.grad.add_(ema * run_values([c.grokfast_lamb for c in cfgs], p))
 
 
 GRAD_TRANSFORMS: dict[str, Callable[[list[torch.Tensor], list, dict], None]] = {"grokfast_ema": grokfast_ema}
@@ -216,21 +217,6 @@ def decay_anchors(params: list[torch.Tensor], to_init: list[bool], stacked: bool
         return [p.detach().clone() for p in params]
     keep = torch.tensor(to_init, dtype=params[0].dtype, device=params[0].device)
     return [p.detach().clone() * _per_run(keep, p) for p in params]
-
-
-def make_optimizer(named: dict[str, torch.Tensor], train_cfgs: list, stacked: bool):
-    """The optimiser of runs with these ``TrainConfig``s (one lr and weight decay each) over ``named`` parameters:
-    ``Adam``, or ``muon.Muon`` (Muon on the hidden weight matrices, AdamW on the rest)."""
-    tc, params = train_cfgs[0], list(named.values())
-    if tc.optimizer == "muon":
-        from grokutils.muon import Muon  # muon builds on this module's Adam
-
-        return Muon(named, [c.lr for c in train_cfgs], [c.weight_decay for c in train_cfgs], tc.betas, stacked,
-                    eps=tc.adam_eps, fused=tc.fused_adam)
-    anchors = decay_anchors(params, [c.decay_to == "init" for c in train_cfgs], stacked)
-    return Adam(params, [c.lr for c in train_cfgs], [c.weight_decay for c in train_cfgs], tc.betas,
-                decoupled=tc.optimizer == "adamw", stacked=stacked, eps=tc.adam_eps, fused=tc.fused_adam,
-                anchors=anchors)
 
 
 def update(runner, step: int) -> None:

@@ -15,8 +15,7 @@ import torch
 from grokutils.config import RunConfig, resolve_device
 from grokutils.history import History
 from grokutils.models import stack, unstack
-from grokutils.step import make_optimizer
-from grokutils.train import Runner, fit, initial_model
+from grokutils.train import Runner, fit, initial_model, make_optimizer
 
 # The fields in which runs of one batch may differ (where a part has them); all other fields must be equal.
 PER_RUN_FIELDS = {"task": ("seed", "frac_train", "train_points", "test_points"), "model": ("seed", "init_scale"),

@@ -19,7 +19,9 @@ from tqdm import tqdm
 from grokutils import noise
 from grokutils.config import RunConfig, resolve_device
 from grokutils.history import METRICS, PROBES, History, from_logs
-from grokutils.step import is_correct, make_optimizer, per_example_losses, per_run_loss, stacked_norms, update
+from grokutils.muon import Muon
+from grokutils.step import (Adam, decay_anchors, is_correct, per_example_losses, per_run_loss, stacked_norms,
+                            update)
 from grokutils.tasks.split import Split
 
 
@@ -179,6 +181,18 @@ class SingleRun(Runner):
     def states(self) -> list[dict[str, torch.Tensor]]:
         """The weights, copied to the CPU (one state_dict in a list)."""
         return [{k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}]
+
+
+def make_optimizer(named: dict[str, torch.Tensor], train_cfgs: list, stacked: bool) -> Adam | Muon:
+    """The optimiser of runs with these ``TrainConfig``s (one lr and weight decay each) over ``named`` parameters:
+    ``step.Adam`` (Adam or AdamW), or ``muon.Muon`` (Muon on the hidden weight matrices, AdamW on the rest)."""
+    tc, params = train_cfgs[0], list(named.values())
+    lrs, decays = [c.lr for c in train_cfgs], [c.weight_decay for c in train_cfgs]
+    if tc.optimizer == "muon":
+        return Muon(named, lrs, decays, tc.betas, stacked, eps=tc.adam_eps, fused=tc.fused_adam)
+    anchors = decay_anchors(params, [c.decay_to == "init" for c in train_cfgs], stacked)
+    return Adam(params, lrs, decays, tc.betas, decoupled=tc.optimizer == "adamw", stacked=stacked, eps=tc.adam_eps,
+                fused=tc.fused_adam, anchors=anchors)
 
 
 def initial_model(cfg: RunConfig, device: torch.device) -> torch.nn.Module:

@@ -19,6 +19,7 @@ def test_log_steps():
     (dict(optimizer="sgd"), r"optimizer='sgd' is not supported; allowed values: \('adamw', 'adam', 'muon'\)"),
     (dict(grokfast_alpha=1.0), r"grokfast_alpha=1.0 must be a finite number in \[0, 1\)"),
     (dict(grokfast_lamb=-1.0), r"grokfast_lamb=-1.0 must be a finite number in \[0, inf\)"),
+    (dict(optimizer="muon", decay_to="init"), r"decay_to='init' is not supported with optimizer='muon'; allowed values"),
     (dict(loss="l1"), "loss='l1'"), (dict(steps=0), r"steps=0 must be an integer in \[1, inf\]"),
     (dict(steps=1e2), r"steps=100.0 must be an integer"), (dict(batch_size=0), "batch_size=0"),
     (dict(n_logs=1), "n_logs=1"), (dict(log_spacing="cubic"), "log_spacing"), (dict(lr=0), r"lr=0 must be a finite number in \(0, inf\)"),

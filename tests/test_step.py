@@ -7,7 +7,7 @@ import torch
 
 from grokutils import step
 from grokutils.config import TrainConfig
-from grokutils.train import train
+from grokutils.train import make_optimizer, train
 
 
 def test_losses_per_example():
@@ -98,7 +98,7 @@ def test_adam_eps_reaches_the_optimiser(tiny_run):
 def test_fused_adam_setting_picks_torch_fused_kernel(tiny_run):
     for fused in (False, True):
         cfg = tiny_run().replace(fused_adam=fused)
-        opt = step.make_optimizer({"w": torch.zeros(3, requires_grad=True)}, [cfg.train], stacked=False)
+        opt = make_optimizer({"w": torch.zeros(3, requires_grad=True)}, [cfg.train], stacked=False)
         assert bool(opt.inner.defaults["fused"]) is fused and bool(opt.inner.defaults["foreach"]) is not fused
 
 
