@@ -274,13 +274,11 @@ class Comparison:
     """The second stage's runs: each method at its best setting on the comparison seeds (``book.run_all``).
 
     Attributes:
-        best: each method's best setting (``best_settings``).
         runs_by_method: ``{method: (run per comparison seed)}``.
         device: the device asked for.
         mode: how the sweep engine trains missing runs.
     """
 
-    best: dict
     runs_by_method: dict
     device: str | None
     mode: str | None
@@ -315,7 +313,7 @@ def comparison(s: SpeedSettings, best: dict) -> Comparison:
     """The comparison runs of each method at its ``best`` setting, one per comparison seed."""
     runs = {method: tuple(_run(s.preset, k, method, best[method], s.budget) for k in s.compare_seeds)
             for method in METHODS}
-    return Comparison(best, runs, s.device, s.mode)
+    return Comparison(runs, s.device, s.mode)
 
 
 def step_costs(s: SpeedSettings, comp: Comparison) -> list[dict[str, float]]:
@@ -336,23 +334,26 @@ def measure(first: dict, compared: dict, costs: list[dict[str, float]], s: Speed
     steps = {name: [h.steps_to("val_acc", s.threshold) for h in hs] for name, hs in runs.items()}
     counted = {name: steps_or_budget(v, s.budget) for name, v in steps.items()}
     per_step = {name: statistics.median(r[name] for r in costs) for name in costs[0]}
-    speed = {}
-    for finding, (method, other, unit) in COMPARISONS.items():
-        up = speed_up(counted[other], counted[method], s.budget)
-        speed[finding] = up.scaled(*cost_ratios(costs, other)[method]) if unit == "seconds" else up
+    pairs = [(method, other) for method, other, _ in COMPARISONS.values()] + [(m, BASELINE) for m in METHODS]
+    in_steps = {pair: speed_up(counted[pair[1]], counted[pair[0]], s.budget) for pair in dict.fromkeys(pairs)}
+    speed = {finding: in_steps[method, other].scaled(*cost_ratios(costs, other)[method]) if unit == "seconds"
+             else in_steps[method, other] for finding, (method, other, unit) in COMPARISONS.items()}
+    histories = _all(first, compared)
     return {
         "tuning": {method: tuning_scores(cells, s) for method, cells in first["tuning"].items()},
         "best": best_settings(first["tuning"], s),
         "steps": steps,
+        "counted": counted,
         "median_steps": {name: statistics.median(v) for name, v in counted.items()},
         "reached": {name: sum(x is not None for x in v) / len(v) for name, v in steps.items()},
         "per_step": per_step,
         "cost_ratios": cost_ratios(costs, "AdamW"),
         "seconds": {name: [x * per_step[name] for x in v] for name, v in counted.items()},
         "speed": speed,
+        "vs_baseline": {method: in_steps[method, BASELINE] for method in METHODS},
         "delay_ratio": median_delay_ratio(list(compared["AdamW"]), s.threshold),
-        "finite": all(h.is_finite() for hs in _all(first, compared) for h in hs),
-        "loss_fell": all(h.train_loss[-1] < h.train_loss[0] for hs in _all(first, compared) for h in hs),
+        "finite": all(h.is_finite() for h in histories),
+        "loss_fell": all(h.train_loss[-1] < h.train_loss[0] for h in histories),
     }
 
 
@@ -361,9 +362,11 @@ def examples(first: dict, compared: dict) -> dict:
     return {**{method: hs[0] for method, hs in compared.items()}, BASELINE: first["baseline"][0]}
 
 
-def _all(first: dict, compared: dict) -> list[list]:
-    return [hs for cells in first["tuning"].values() for hs in cells.values()] + [list(first["baseline"])] + \
-        [list(hs) for hs in compared.values()]
+def _all(first: dict, compared: dict) -> list:
+    """Every History of both stages."""
+    nests = [hs for cells in first["tuning"].values() for hs in cells.values()] + [first["baseline"]] + \
+        list(compared.values())
+    return [h for hs in nests for h in hs]
 
 
 def fmt_speed(up: SpeedUp) -> str:
@@ -433,7 +436,7 @@ def glued(r: dict, s: SpeedSettings) -> dict[str, str]:
            "budget_steps": f"{s.budget:,}", "tune_steps": f"{s.tune_budget:,}", "n_tune": str(pr.n_tune), "n_compare": str(pr.n_compare),
            "log_every": str(pr.log_every), "min_speedup": f"{MIN_SPEEDUP:g}x", "min_delay": f"{MIN_DELAY:g}x",
            "min_reached": f"{MIN_REACHED:.0%}",
-           "delay_ratio": fmt(r["delay_ratio"], ".0f") + "x" if r["delay_ratio"] is not None else fmt(None),
+           "delay_ratio": fmt(None) if r["delay_ratio"] is None else f"{r['delay_ratio']:.0f}x",
            "n_settings": str(sum(len(v) for v in r["tuning"].values())),
            "lrs": ", ".join(f"{x:g}" for x in pr.lrs), "weight_decays": ", ".join(f"{x:g}" for x in pr.weight_decays),
            "filters": "; ".join(f"alpha {a:g}, lamb {lamb:g}" for a, lamb in pr.filters)}
@@ -441,8 +444,7 @@ def glued(r: dict, s: SpeedSettings) -> dict[str, str]:
         key = _key(name)
         seconds = sorted(r["seconds"][name])
         out[f"steps_{key}"] = f"{r['median_steps'][name]:,.0f}"
-        out[f"steps_range_{key}"] = f"{min(steps_or_budget(r['steps'][name], s.budget)):,.0f}-" \
-                                    f"{max(steps_or_budget(r['steps'][name], s.budget)):,.0f}"
+        out[f"steps_range_{key}"] = f"{min(r['counted'][name]):,.0f}-{max(r['counted'][name]):,.0f}"
         out[f"reached_{key}"] = f"{r['reached'][name]:.0%}"
         out[f"seconds_{key}"] = f"{statistics.median(seconds):.1f}"
         out[f"seconds_range_{key}"] = f"{seconds[0]:.1f}-{seconds[-1]:.1f}"
@@ -453,9 +455,7 @@ def glued(r: dict, s: SpeedSettings) -> dict[str, str]:
         out[f"best_{_key(method)}"] = cell_label(method, cell)
     for finding, up in r["speed"].items():
         out[f"speedup_{finding}"] = fmt_speed(up)
-    for method in METHODS:
-        up = speed_up(steps_or_budget(r["steps"][BASELINE], s.budget),
-                      steps_or_budget(r["steps"][method], s.budget), s.budget)
+    for method, up in r["vs_baseline"].items():
         out[f"speedup_baseline_{_key(method)}"] = fmt_speed(up)
     return {**out, **verdict_glue(judged(r, s))}
 

@@ -39,8 +39,8 @@ def plot_tuning(grids: dict[str, dict[tuple, float]], best: dict[str, tuple], bu
 def _grid_panel(ax, cells: dict[tuple, float], best: tuple, norm, budget: int) -> object:
     lrs = sorted({c[0] for c in cells})
     wds = sorted({c[1] for c in cells})
-    values = [[cells.get(next((c for c in cells if c[0] == lr and c[1] == wd), None), math.nan) for lr in lrs]
-              for wd in wds]
+    by_point = {(c[0], c[1]): v for c, v in cells.items()}
+    values = [[by_point.get((lr, wd), math.nan) for lr in lrs] for wd in wds]
     shown = [[v if math.isfinite(v) else math.nan for v in row] for row in values]
     image = ax.imshow(shown, norm=norm, cmap="viridis_r", origin="lower", aspect="auto")
     for i, row in enumerate(values):

@@ -71,14 +71,19 @@ def _run(make_history, val_step, fit_step=20):
                         train_loss=[1.0] + [0.1] * (len(steps) - 1))
 
 
-def _fixture(make_history, s, steps: dict, fit_step=20):
-    """The two stages' Histories: every tuning run and each method's comparison runs take ``steps[method]``."""
+def _stages(make_history, s, steps: dict, fit_step=20):
+    """The two stages' Histories: each tuning run takes the first of ``steps[method]``, the comparison runs (and the
+    baseline's) take ``steps[name]``."""
     first = {"tuning": {m: {cell: [_run(make_history, steps[m][0], fit_step) for _ in runs] for cell, runs in cells.items()}
                         for m, cells in s.tuning.items()},
              "baseline": [_run(make_history, v, fit_step) for v in steps[chapter.BASELINE]]}
-    compared = {m: [_run(make_history, v, fit_step) for v in steps[m]] for m in chapter.METHODS}
+    return first, {m: [_run(make_history, v, fit_step) for v in steps[m]] for m in chapter.METHODS}
+
+
+def _fixture(make_history, s, steps: dict, fit_step=20):
+    """``measure`` on ``_stages``, every method's step costing the same."""
     costs = [{name: 0.01 for name in (*chapter.METHODS, chapter.BASELINE)} for _ in range(3)]
-    return chapter.measure(first, compared, costs, s)
+    return chapter.measure(*_stages(make_history, s, steps, fit_step), costs, s)
 
 
 FAST = {"AdamW": [1000, 1100, 900, 1000, 1200], "Grokfast": [300, 320, 280, 310, 330],
@@ -115,12 +120,6 @@ def test_a_method_that_costs_more_per_step_loses_in_seconds_what_it_wins_in_step
     r = chapter.measure(first, compared, costs, s)
     verdicts = _verdicts(r, s)
     assert verdicts["muon_steps"] == HOLDS and verdicts["muon_seconds"] == DOES_NOT_HOLD
-
-
-def _stages(make_history, s, steps):
-    first = {"tuning": {m: {cell: [_run(make_history, steps[m][0])] for cell in cells} for m, cells in s.tuning.items()},
-             "baseline": [_run(make_history, v) for v in steps[chapter.BASELINE]]}
-    return first, {m: [_run(make_history, v) for v in steps[m]] for m in chapter.METHODS}
 
 
 def test_where_nothing_learns_the_findings_are_not_tested_and_the_checks_fail(make_history):
