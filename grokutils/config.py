@@ -18,7 +18,7 @@ from grokutils.step import GRAD_TRANSFORMS, LOSSES
 
 OPTIMIZERS = ("adamw", "adam", "muon")
 LOG_SPACINGS = ("log", "linear")
-PROBES = ("weight_norms", "attn_norms", "matrix_norms", "last_layer_norm")
+PROBES = ("weight_norms", "attn_norms", "matrix_norms", "last_layer_norm", "softmax_collapse")
 DEVICES = ("cpu", "cuda", None)
 DECAY_TARGETS = ("zero", "init")
 
@@ -117,7 +117,9 @@ class TrainConfig:
         grokfast_lamb: how much of the filtered gradient Grokfast adds to the gradient (their ``lamb``).
         probes: extra metrics logged at the logged steps, by name (see ``history.PROBES``):
             ``"weight_norms"`` (per parameter group), ``"attn_norms"`` (per layer), ``"matrix_norms"`` (per weight
-            matrix), ``"last_layer_norm"``.
+            matrix), ``"last_layer_norm"``, ``"softmax_collapse"`` (the shares of training examples whose softmax
+            has collapsed, and whose loss is exactly 0, with the softmax in float16, float32 and float64;
+            ``history.LOGIT_PROBES``).
         n_logs: number of steps at which metrics are computed (always including 0 and ``steps``).
         max_eval_train: compute the training-set metrics on at most this many training examples, the first of the
             training set (a random sample where the task's split is shuffled; None: all). Logging costs a forward

@@ -24,7 +24,7 @@ from functools import lru_cache
 import torch
 
 from grokutils.config import RunConfig
-from grokutils.history import PROBES, History
+from grokutils.history import LOGIT_PROBES, PROBES, History
 from grokutils.step import stacked_norms
 
 DRY_RUN_ENV = "GROKUTILS_DRY_RUN"
@@ -92,10 +92,18 @@ def synthetic(cfg: RunConfig) -> History:
     if null():
         metrics, scale = _nothing_learned(u, chance, start_loss, metrics["weight_norm"][0]), torch.ones_like(u)
     for probe in cfg.train.probes:
-        metrics.update({name: float(col[0]) * scale for name, col in PROBES[probe](stacked).items()})
+        if probe in LOGIT_PROBES:  # a share of the training examples: made up as half the training accuracy
+            metrics.update({name: 0.5 * metrics["train_acc"] for name in _logit_columns(probe)})
+        else:
+            metrics.update({name: float(col[0]) * scale for name, col in PROBES[probe](stacked).items()})
     stopped = cfg.train.stop_at_val_acc is not None and bool(val_acc[-1] >= cfg.train.stop_at_val_acc)
     return History(cfg, steps, {k: v.double() for k, v in metrics.items()}, _train_index(cfg.task), dict(state), 0.0,
                    DEVICE, _checkpoints=_checkpoints(cfg, int(steps[-1]) if stopped else None, dict(state)))
+
+
+def _logit_columns(probe: str) -> list[str]:
+    """The columns ``history.LOGIT_PROBES[probe]`` gives (read off one made-up example)."""
+    return list(LOGIT_PROBES[probe](torch.zeros(1, 1, 2), torch.zeros(1, 1, dtype=torch.long)))
 
 
 def _nothing_learned(u: torch.Tensor, chance: float, start_loss: float, norm: float) -> dict[str, torch.Tensor]:

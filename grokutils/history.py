@@ -4,7 +4,8 @@ A History holds named metric columns indexed like its logged ``steps``: always `
 ``val_loss``, ``train_acc``, ``val_acc`` and ``weight_norm`` (readable as attributes), plus the columns
 of the probes its config names (``"weight_norms"`` gives ``weight_norm/<group>`` per parameter group,
 ``"attn_norms"`` gives ``attn_norm/<layer>``, ``"matrix_norms"`` gives ``matrix_norm/<name>`` per weight matrix,
-``"last_layer_norm"`` gives ``last_layer_norm``).
+``"last_layer_norm"`` gives ``last_layer_norm``; ``"softmax_collapse"``, read from the logits on the training set, gives
+``collapse/<precision>`` and ``zero_loss/<precision>`` for float16, float32 and float64: ``LOGIT_PROBES``).
 Checkpoints live in a side file of the run cache and are read only when first used.
 """
 from __future__ import annotations
@@ -63,6 +64,37 @@ PROBES: dict[str, Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]] 
     "last_layer_norm": last_layer_norm,
 }
 """Probe name -> function of the runs' named parameters ``{name: [K, ...]}`` returning ``{column: [K]}``."""
+
+
+PRECISIONS = {"f16": torch.float16, "f32": torch.float32, "f64": torch.float64}
+"""The floating-point formats the softmax-collapse meter reads the logits in, by column suffix."""
+
+
+def softmax_sums(logits: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """``sum_j exp(z_j - max z)`` of each example's logits cast to ``dtype`` (the normaliser a softmax computes; the
+    largest term is exactly 1, so the sum is exactly 1 when every other term rounds away), ``[...]``."""
+    z = logits.to(dtype)
+    return torch.exp(z - z.amax(-1, keepdim=True)).sum(-1)
+
+
+def softmax_collapse(logits: torch.Tensor, labels: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per example, for each of ``PRECISIONS``: whether its softmax has collapsed (``collapse/<p>``: the normaliser is
+    exactly 1, Prieto et al.'s softmax collapse) and whether its cross-entropy with the log-softmax in that format is
+    exactly 0 (``zero_loss/<p>``: the example gives no gradient); boolean ``[...]`` each, for logits ``[..., C]`` and
+    labels ``[...]``."""
+    out = {}
+    for name, dtype in PRECISIONS.items():
+        z = logits.to(dtype)
+        out[f"collapse/{name}"] = softmax_sums(z, dtype) == 1
+        out[f"zero_loss/{name}"] = torch.log_softmax(z, -1).gather(-1, labels[..., None])[..., 0] == 0
+    return out
+
+
+LOGIT_PROBES: dict[str, Callable[[torch.Tensor, torch.Tensor], dict[str, torch.Tensor]]] = {
+    "softmax_collapse": softmax_collapse,
+}
+"""Probe name -> function of the logits ``[K, N, C]`` and labels ``[K, N]`` on the training examples the metrics read,
+returning ``{column: [K, N]}`` per example; the logged value is each column's share of a run's examples."""
 
 
 @dataclass

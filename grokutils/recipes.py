@@ -14,6 +14,12 @@
   learned positions, biases, a final LayerNorm, ``p`` output classes.
 - ``hu_mlp`` and ``hu_lstm``: the MLP and the LSTM Hu, Zhou and Yu train beside the transformer on ``[a, b, =]``
   (``source_adam``: PyTorch's Adam at their learning rates, full batch, cross-entropy).
+- ``prieto_run``: Prieto, Barsbey, Mediano and Birdal (2025), as their ``grokking_experiments.py`` builds it: a + b mod
+  p with all p^2 pairs, the operands two-hot (``one_hot(a) ++ one_hot(b)``), an MLP 2p-200-200-p with ReLU and no
+  biases (PyTorch's default init), full batch, AdamW without weight decay, betas (0.9, 0.99), eps 1e-25, no warm-up,
+  softmax cross-entropy in float32 (``loss`` picks another precision, or StableMax); ``orthograd=True`` is their
+  ⊥AdamW, which their script builds from the learning rate and weight decay alone, so with torch's default betas
+  (0.9, 0.999) and eps 1e-8.
 - ``omnigrok_mnist_run``: Liu, Michaud & Tegmark (2023): the first ``train_points`` MNIST images, MLP
   784-200-200-10 with its initial parameters times α, MSE on one-hot targets, AdamW (lr 1e-3, weight
   decay 0.01, betas (0.9, 0.999), no warm-up), batch 200.
@@ -124,6 +130,27 @@ def source_adam(lr: float, steps: int, n_logs: int, seed: int = 0, **fields) -> 
     return TrainConfig(**{**dict(steps=steps, batch_size=None, lr=lr, weight_decay=0.0, betas=(0.9, 0.999),
                                  optimizer="adam", warmup_steps=0, loss="cross_entropy", n_logs=n_logs,
                                  log_spacing="log", seed=seed), **fields})
+
+
+PRIETO_HIDDEN = (200, 200)
+PRIETO_ADAMW = dict(optimizer="adamw", weight_decay=0.0, betas=(0.9, 0.99), adam_eps=1e-25, warmup_steps=0)
+"""Their script's AdamW (its defaults: no weight decay, ``--beta2 0.99``, ``--adam_epsilon 1e-25``), no warm-up."""
+PRIETO_ORTHO_ADAMW = dict(optimizer="adamw", betas=(0.9, 0.999), adam_eps=1e-8, warmup_steps=0,
+                          grad_transforms=("orthograd",))
+"""Their ⊥AdamW as their script builds it (``OrthoGrad(..., AdamW, lr=..., weight_decay=...)``): torch's default betas
+and eps, not the script's."""
+
+
+def prieto_run(p: int = 113, frac_train: float = 0.4, lr: float = 0.01, steps: int = 300, n_logs: int = 61,
+               seed: int = 0, loss: str = "cross_entropy", orthograd: bool = False, hidden: tuple[int, ...] = PRIETO_HIDDEN,
+               **fields) -> RunConfig:
+    """Prieto et al.'s MLP on a + b mod ``p`` (linearly spaced metrics; ``fields`` override the optimiser's)."""
+    task = ModularConfig(op="add", p=p, frac_train=frac_train, seed=seed)
+    model = MLPConfig(widths=(2 * p, *hidden, p), seed=seed, bias=False, inputs="two_hot")
+    optimiser = PRIETO_ORTHO_ADAMW if orthograd else PRIETO_ADAMW
+    train = TrainConfig(**{**dict(steps=steps, batch_size=None, lr=lr, weight_decay=0.0, loss=loss, n_logs=n_logs,
+                                  log_spacing="linear", seed=seed), **optimiser, **fields})
+    return RunConfig(task, model, train)
 
 
 def omnigrok_mnist_run(alpha: float = 8.0, steps: int = 100_000, seed: int = 0, train_points: int = 1000,

@@ -40,6 +40,16 @@ def load_or_train(cfg: RunConfig, device=None, progress: bool = True, use_cache:
     return history
 
 
+def load_cached(cfg: RunConfig, device=None) -> History | None:
+    """The cached run of ``cfg``, or None where the cache has none: nothing is trained (a chapter that reads another
+    chapter's runs only when that chapter has stored them). In a dry run, ``cfg``'s synthetic History."""
+    device = resolve_device(device)
+    if dryrun.enabled():
+        return dryrun.synthetic(cfg)
+    key = config_key(cfg, device)
+    return load(cfg, key, cache_dir() / f"{key}.pt")
+
+
 def can_store(n_runs: int) -> bool:
     """Whether the run cache can take the ``n_runs`` runs about to be trained; when not, a warning says so (and
     why) before they train. Raises NotADirectoryError, naming ``GROKUTILS_CACHE``, when the cache is not a folder."""

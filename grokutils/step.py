@@ -30,6 +30,26 @@ def cross_entropy_f64(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tenso
     return F.cross_entropy(logits.double(), labels, reduction="none")
 
 
+def cross_entropy_f16(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per-example cross-entropy with the log-softmax in float16 (Prieto et al.'s softmax precision 16), in float16."""
+    return F.cross_entropy(logits.half(), labels, reduction="none")
+
+
+def stablemax_probs(logits: torch.Tensor) -> torch.Tensor:
+    """Prieto et al.'s StableMax: ``s(x) / sum_j s(x_j)`` with ``s(x) = x + 1`` for ``x >= 0`` and ``1 / (1 - x)`` for
+    ``x < 0``, in the logits' dtype (their ``1e-30`` in ``1 - x`` changes nothing in float32 or float64, where
+    ``1 - x >= 1``). Each branch reads only its own side of 0, so neither has an infinite gradient."""
+    s = torch.where(logits < 0, 1 / (1 - logits.clamp(max=0)), logits.clamp(min=0) + 1)
+    return s / s.sum(-1, keepdim=True)
+
+
+def stablemax(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per-example StableMax cross-entropy, ``-log StableMax(z)[label]``, computed in float64 (their
+    ``stablemax_cross_entropy``)."""
+    probs = stablemax_probs(logits.double())
+    return -torch.log(probs.gather(-1, labels[:, None])[:, 0])
+
+
 def mse(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     """Per-example squared error against one-hot targets, averaged over the classes (Omnigrok)."""
     targets = F.one_hot(labels, logits.shape[-1]).to(logits.dtype)
@@ -45,6 +65,8 @@ def mse_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "cross_entropy": cross_entropy,
     "cross_entropy_f64": cross_entropy_f64,
+    "cross_entropy_f16": cross_entropy_f16,
+    "stablemax": stablemax,
     "mse": mse,
     "mse_sum": mse_sum,
 }
@@ -78,8 +100,14 @@ def is_correct(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
 def per_run_loss(kind: str | list[str], logits: torch.Tensor, labels: torch.Tensor,
                  mask: torch.Tensor | None = None) -> torch.Tensor:
     """Each run's mean loss, ``[K]``; with ``mask [K, N]``, the mean over each run's own examples (padding
-    left out: runs of one batch may have training sets of different sizes)."""
-    losses = per_example_losses(kind, logits, labels)
+    left out: runs of one batch may have training sets of different sizes). Runs whose losses differ each take their
+    mean in their own loss's dtype, as alone (then float64, ``[K]``), so a run trains the same in a batch as alone."""
+    kinds = [kind] * logits.shape[0] if isinstance(kind, str) else list(kind)
+    if len(set(kinds)) > 1:
+        return torch.stack([per_run_loss(name, logits[i : i + 1], labels[i : i + 1],
+                                         None if mask is None else mask[i : i + 1])[0].double()
+                            for i, name in enumerate(kinds)])
+    losses = per_example_losses(kinds[0], logits, labels)
     if mask is None:
         return losses.mean(1)
     return (losses * mask).sum(1) / mask.sum(1)
@@ -107,7 +135,22 @@ def grokfast_ema(params: list[torch.Tensor], cfgs: list, state: dict) -> None:
         p.grad.add_(ema * run_values([c.grokfast_lamb for c in cfgs], p))
 
 
-GRAD_TRANSFORMS: dict[str, Callable[[list[torch.Tensor], list, dict], None]] = {"grokfast_ema": grokfast_ema}
+@torch.no_grad()
+def orthograd(params: list[torch.Tensor], cfgs: list, state: dict) -> None:
+    """Prieto et al.'s ⊥Grad: each parameter tensor's gradient without its component along the weights,
+    ``g - (w . g) / (w . w + 1e-30) w``, rescaled to the gradient's norm (``/ (norm + 1e-30)``), per run (tensors
+    stacked ``[K, ...]`` in a sweep); stateless."""
+    k = len(cfgs)
+    for p in params:
+        w, g = p.reshape(k, -1), p.grad.reshape(k, -1)
+        along = (w * g).sum(1, keepdim=True) / ((w * w).sum(1, keepdim=True) + 1e-30)
+        orth = g - along * w
+        scale = g.norm(dim=1, keepdim=True) / (orth.norm(dim=1, keepdim=True) + 1e-30)
+        p.grad.copy_((orth * scale).view_as(p.grad))
+
+
+GRAD_TRANSFORMS: dict[str, Callable[[list[torch.Tensor], list, dict], None]] = {"grokfast_ema": grokfast_ema,
+                                                                              "orthograd": orthograd}
 """Gradient-transform name -> ``fn(params, train_cfgs, state)`` editing the optimiser's parameters' ``.grad`` in place
 (stacked ``[K, ...]`` in a sweep; ``train_cfgs`` one per run; ``state`` a dict the runner keeps for the transforms
 across updates)."""

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from grokutils import noise
 from grokutils.config import RunConfig, resolve_device
-from grokutils.history import METRICS, PROBES, History, from_logs
+from grokutils.history import LOGIT_PROBES, METRICS, PROBES, History, from_logs
 from grokutils.muon import Muon
 from grokutils.step import (Adam, decay_anchors, is_correct, per_example_losses, per_run_loss, stacked_norms,
                             update)
@@ -97,15 +97,17 @@ class Runner:
     @torch.no_grad()
     def metrics(self) -> list[dict[str, float]]:
         """Each run's metrics (``history.METRICS``) and probe columns, one dict per run."""
-        kind = [c.train.loss for c in self.configs]
+        kind, probes = [c.train.loss for c in self.configs], self.configs[0].train.probes
         self.model.eval()  # no dropout in the metrics
-        train, val = (self._evaluate(x, y, kind, mask) for x, y, mask in
-                      (self._eval_train(), (self.data.x_val, self.data.y_val, self.masks[1])))
+        train = self._evaluate(*self._eval_train(), kind, [p for p in probes if p in LOGIT_PROBES])
+        val = self._evaluate(self.data.x_val, self.data.y_val, self.masks[1], kind, [])
         self.model.train()
         stacked = self.stacked_params()
         columns = dict(zip(METRICS, (train[0], val[0], train[1], val[1], stacked_norms(list(stacked.values())))))
-        for probe in self.configs[0].train.probes:
-            columns.update(PROBES[probe](stacked))
+        columns.update(train[2])
+        for probe in probes:
+            if probe in PROBES:
+                columns.update(PROBES[probe](stacked))
         return [{name: float(col[k]) for name, col in columns.items()} for k in range(len(self.configs))]
 
     def _eval_train(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
@@ -117,10 +119,10 @@ class Runner:
             return x[:cap], y[:cap], None
         return x[:, :cap], y[:, :cap], None if mask is None else mask[:, :cap]
 
-    def _evaluate(self, x, y, kind: list[str], mask) -> tuple[torch.Tensor, torch.Tensor]:
+    def _evaluate(self, x, y, mask, kind: list[str], probes: list[str]) -> tuple[torch.Tensor, torch.Tensor, dict]:
         shared = not self.stacked_data
         return evaluate_logits(lambda xs: self.logits(xs, shared), x, y, kind, len(self.configs), dim=int(not shared),
-                               mask=mask)
+                               mask=mask, probes=probes)
 
 
 EVAL_CHUNK = {"cpu": 512}
@@ -131,14 +133,16 @@ EVAL_CHUNK_DEFAULT = 8192
 
 @torch.no_grad()
 def evaluate_logits(logits_fn, x, y, kind: str | list[str], k: int = 1, chunk: int | None = None, dim: int = 0,
-                    mask: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+                    mask: torch.Tensor | None = None, probes: list[str] = ()) -> tuple[torch.Tensor, torch.Tensor, dict]:
     """Mean loss and accuracy, ``[K]`` each, of ``logits_fn(inputs) -> [K, N, C]`` on ``(x, y)``, in chunks of
-    ``chunk`` examples (None: ``EVAL_CHUNK`` for the device of ``x``).
+    ``chunk`` examples (None: ``EVAL_CHUNK`` for the device of ``x``), and the columns of the ``probes`` named (of
+    ``history.LOGIT_PROBES``, each column true or false per example) as each run's share of its examples, ``{column: [K]}``.
 
     ``x`` and ``y`` hold one set for every run (``dim=0``), or one per run stacked ``[K, N, ...]`` (``dim=1``)
     with ``mask [K, N]`` marking each run's own examples.
     """
     losses, correct = torch.zeros(k, dtype=torch.float64), torch.zeros(k, dtype=torch.float64)
+    shares: dict[str, torch.Tensor] = {}
     chunk = chunk or EVAL_CHUNK.get(x.device.type, EVAL_CHUNK_DEFAULT)
     n = y.shape[dim]
     masks = (None,) * len(range(0, n, chunk)) if mask is None else mask.split(chunk, 1)
@@ -151,13 +155,17 @@ def evaluate_logits(logits_fn, x, y, kind: str | list[str], k: int = 1, chunk: i
         else:
             losses += (per_example_losses(kind, logits, ys) * ms).sum(1).double().cpu()
             correct += (is_correct(logits, ys) & ms).sum(1).double().cpu()
+        for probe in probes:
+            for name, hits in LOGIT_PROBES[probe](logits, ys).items():
+                hits = hits.flatten(2).all(2) if hits.dim() > 2 else hits  # several target positions: all of them
+                shares[name] = shares.get(name, 0) + (hits if ms is None else hits & ms).sum(1).double().cpu()
     count = torch.full((k,), float(n), dtype=torch.float64) if mask is None else mask.sum(1).double().cpu()
-    return losses / count, correct / count
+    return losses / count, correct / count, {name: total / count for name, total in shares.items()}
 
 
 def evaluate(model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, loss: str = "cross_entropy") -> tuple[float, float]:
     """Mean loss and accuracy of one model (with ``final_logits``) on ``(x, y)``."""
-    mean_loss, acc = evaluate_logits(lambda xs: model.final_logits(xs)[None], x, y, loss)
+    mean_loss, acc, _ = evaluate_logits(lambda xs: model.final_logits(xs)[None], x, y, loss)
     return mean_loss.item(), acc.item()
 
 

@@ -31,8 +31,9 @@ def test_enabled_reads_the_environment(monkeypatch):
 
 
 def test_synthetic_has_the_shapes_of_the_real_run(tiny_run):
-    cfg = tiny_run(steps=400, n_logs=40, probes=("weight_norms", "attn_norms"))
-    h, real = dryrun.synthetic(cfg), runs.train(tiny_run(steps=3, n_logs=2, probes=("weight_norms", "attn_norms")),
+    probes = ("weight_norms", "attn_norms", "softmax_collapse")
+    cfg = tiny_run(steps=400, n_logs=40, probes=probes)
+    h, real = dryrun.synthetic(cfg), runs.train(tiny_run(steps=3, n_logs=2, probes=probes),
                                                  progress=False)
     assert h.config == cfg and h.steps.tolist() == cfg.train.log_steps()
     assert set(h.metrics) == set(real.metrics) and set(METRICS) <= set(h.metrics)

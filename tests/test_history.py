@@ -40,3 +40,36 @@ def test_checkpoints_are_read_from_their_file_on_first_use(make_history, tmp_pat
     assert h._checkpoints is None
     assert torch.equal(h.checkpoints[0]["w"], torch.ones(2)) and h._checkpoints is not None
     assert History.__dataclass_fields__["_checkpoints"].repr is False
+
+
+def test_softmax_collapse_on_hand_computed_margins():
+    from grokutils.history import PRECISIONS, softmax_collapse, softmax_sums
+
+    # margins 5, 12, 20, 40: exp(-12) = 6e-6 rounds away in float16 (resolution 2^-11 around 1), exp(-20) = 2e-9 in
+    # float32 (2^-24) and exp(-40) = 4e-18 in float64 (2^-53 = 1.1e-16) as well
+    logits = torch.tensor([[[5.0, 0.0], [12.0, 0.0], [20.0, 0.0], [40.0, 0.0]]])
+    labels = torch.zeros(1, 4, dtype=torch.long)
+    out = softmax_collapse(logits, labels)
+    assert set(out) == {f"{kind}/{name}" for kind in ("collapse", "zero_loss") for name in PRECISIONS}
+    assert out["collapse/f16"].tolist() == [[False, True, True, True]]
+    assert out["collapse/f32"].tolist() == [[False, False, True, True]]
+    assert out["collapse/f64"].tolist() == [[False, False, False, True]]
+    assert out["zero_loss/f32"].tolist() == out["collapse/f32"].tolist()
+    wrong = softmax_collapse(logits, torch.ones(1, 4, dtype=torch.long))  # the wrong label: a large loss, never 0
+    assert not any(wrong[f"zero_loss/{name}"].any() for name in PRECISIONS)
+    assert softmax_sums(torch.tensor([0.0, 0.0]), torch.float32).item() == 2.0
+
+
+def test_collapse_shares_are_each_runs_share_of_its_own_examples():
+    from grokutils.train import evaluate_logits
+
+    logits = torch.tensor([[[30.0, 0.0], [1.0, 0.0], [30.0, 0.0]], [[30.0, 0.0], [30.0, 0.0], [1.0, 0.0]]])
+    y = torch.zeros(2, 3, dtype=torch.long)
+    mask = torch.tensor([[True, True, True], [True, True, False]])  # run 1's third example is padding
+    x = torch.zeros(2, 3, 1)
+    _, acc, shares = evaluate_logits(lambda xs: logits, x, y, "cross_entropy", k=2, dim=1, mask=mask, chunk=3,
+                                     probes=["softmax_collapse"])
+    assert shares["collapse/f32"].tolist() == [2 / 3, 1.0] and shares["collapse/f64"].tolist() == [0.0, 0.0]
+    assert acc.tolist() == [1.0, 1.0]
+    _, _, none = evaluate_logits(lambda xs: logits, x, y, "cross_entropy", k=2, dim=1, mask=mask, chunk=3)
+    assert none == {}

@@ -9,7 +9,7 @@ import time
 import pytest
 import torch
 
-from grokutils import runs, store
+from grokutils import dryrun, runs, store
 
 
 def test_second_call_loads_from_cache_without_training(fresh_cache, monkeypatch, tiny_run):
@@ -204,3 +204,14 @@ def test_two_processes_filling_one_cache_never_corrupt_it(fresh_cache, tiny_run)
         cfg = tiny_run(steps=40, seed=s, checkpoint_every=20)
         h = store.load(cfg, store.config_key(cfg, "cpu"), store.run_path(cfg, "cpu"))
         assert h is not None and sorted(h.checkpoints) == [0, 20, 40]
+
+
+def test_load_cached_reads_a_stored_run_and_never_trains(fresh_cache, monkeypatch, tiny_run):
+    cfg = tiny_run(steps=5, n_logs=2)
+    with monkeypatch.context() as m:
+        m.setattr(runs, "train", lambda *a, **k: pytest.fail("load_cached trained a run"))
+        assert runs.load_cached(cfg) is None and not list(fresh_cache.glob("runs/*.pt"))  # nothing trained or written
+    stored = runs.load_or_train(cfg, progress=False)
+    torch.testing.assert_close(runs.load_cached(cfg).val_loss, stored.val_loss)
+    monkeypatch.setenv(dryrun.DRY_RUN_ENV, "1")
+    assert runs.load_cached(tiny_run(steps=7, n_logs=2)).device == dryrun.DEVICE

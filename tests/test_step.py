@@ -18,7 +18,7 @@ def test_losses_per_example():
     torch.testing.assert_close(step.cross_entropy(logits, labels), ce)
     f64 = step.cross_entropy_f64(logits, labels)
     assert f64.dtype == torch.float64 and torch.allclose(f64.float(), ce)
-    assert set(step.LOSSES) == {"cross_entropy", "cross_entropy_f64", "mse", "mse_sum"}
+    assert set(step.LOSSES) == {"cross_entropy", "cross_entropy_f64", "cross_entropy_f16", "stablemax", "mse", "mse_sum"}
 
 
 def test_float64_cross_entropy_resolves_what_float32_rounds_to_zero():
@@ -138,3 +138,105 @@ def test_grokfast_runs_batched_with_their_own_filters_equal_the_same_runs_alone(
     assert not torch.equal(together[0].val_loss, together[1].val_loss)
     plain = train(tiny_run(steps=30, n_logs=4), progress=False)
     assert not torch.equal(plain.final_state["blocks.0.mlp.W_in"], together[0].final_state["blocks.0.mlp.W_in"])
+
+
+def test_stablemax_on_hand_computed_cases():
+    # s(2) = 3, s(-1) = 1/2, s(0) = 1: probabilities 3/4.5, 0.5/4.5, 1/4.5
+    logits = torch.tensor([[2.0, -1.0, 0.0], [-3.0, -3.0, 1.0]])
+    want = torch.tensor([[3 / 4.5, 0.5 / 4.5, 1 / 4.5], [0.25 / 2.5, 0.25 / 2.5, 2 / 2.5]], dtype=torch.float64)
+    torch.testing.assert_close(step.stablemax_probs(logits.double()), want)
+    loss = step.stablemax(logits, torch.tensor([1, 2]))
+    assert loss.dtype == torch.float64
+    torch.testing.assert_close(loss, -torch.log(torch.stack([want[0, 1], want[1, 2]])))
+
+
+def test_stablemax_keeps_a_gradient_where_softmax_has_rounded_it_away():
+    # a margin of 40: float32 softmax's loss and its correct logit's gradient are exactly 0 (the other classes keep
+    # e^-40), StableMax's are not (its probabilities decay like 1/x)
+    logits = torch.tensor([[40.0, 0.0, 0.0]], requires_grad=True)
+    soft = step.cross_entropy(logits, torch.tensor([0]))
+    assert soft.item() == 0.0
+    soft.sum().backward()
+    assert logits.grad[0, 0].item() == 0.0 and logits.grad[0, 1].item() == pytest.approx(math.exp(-40), rel=1e-4)
+    logits.grad = None
+    stable = step.stablemax(logits, torch.tensor([0]))
+    assert stable.item() == pytest.approx(-math.log(41 / 43))
+    stable.sum().backward()
+    assert logits.grad[0, 0] < 0 and torch.isfinite(logits.grad).all()
+
+
+def test_stablemax_gradient_is_finite_at_the_branch_points():
+    for value in (0.0, 1.0, -1.0):
+        logits = torch.tensor([[value, 0.5, -0.5]], dtype=torch.float64, requires_grad=True)
+        step.stablemax(logits, torch.tensor([1])).sum().backward()
+        assert torch.isfinite(logits.grad).all()
+
+
+def test_float16_cross_entropy_rounds_away_sooner_than_float32():
+    logits, labels = torch.tensor([[12.0, 0.0]]), torch.tensor([0])  # exp(-12) = 6e-6: below float16's resolution
+    f16 = step.cross_entropy_f16(logits, labels)
+    assert f16.dtype == torch.float16 and f16.item() == 0.0
+    assert step.cross_entropy(logits, labels).item() == pytest.approx(math.exp(-12), rel=0.02)  # float32: 1 + 6e-6
+
+
+def test_runs_of_different_losses_take_their_mean_each_in_its_own_dtype():
+    logits = torch.randn(3, 5, 4, generator=torch.Generator().manual_seed(0))
+    labels = torch.randint(0, 4, (3, 5), generator=torch.Generator().manual_seed(1))
+    kinds = ["cross_entropy", "stablemax", "cross_entropy_f16"]
+    mixed = step.per_run_loss(kinds, logits, labels)
+    assert mixed.dtype == torch.float64
+    for k, kind in enumerate(kinds):
+        alone = step.per_run_loss(kind, logits[k : k + 1], labels[k : k + 1])
+        assert mixed[k].item() == alone.double().item()
+
+
+def _orthograd_reference(w: torch.Tensor, g: torch.Tensor) -> torch.Tensor:
+    """Their ``_orthogonalize_gradients`` for one tensor, written out."""
+    w, g = w.flatten().double(), g.flatten().double()
+    orth = g - (w @ g) / (w @ w) * w
+    return orth * g.norm() / orth.norm()
+
+
+def test_orthograd_removes_the_component_along_the_weights_and_keeps_the_norm():
+    w, g = torch.tensor([[3.0, 4.0]]), torch.tensor([[1.0, 0.0]])
+    w.grad = g.clone()
+    step.orthograd([w], [TrainConfig()], {})
+    # g - (3/25) w = (16/25, -12/25), norm 4/5, rescaled to norm 1: (4/5, -3/5)
+    torch.testing.assert_close(w.grad, torch.tensor([[0.8, -0.6]]))
+    assert (w * w.grad).sum().abs() < 1e-6
+    gen = torch.Generator().manual_seed(0)
+    p = torch.randn(4, 3, generator=gen)
+    p.grad = torch.randn(4, 3, generator=gen)
+    want = _orthograd_reference(p, p.grad)
+    step.orthograd([p], [TrainConfig()], {})
+    torch.testing.assert_close(p.grad.flatten().double(), want, rtol=1e-5, atol=1e-6)
+
+
+def test_orthograd_stacked_is_each_run_alone():
+    gen = torch.Generator().manual_seed(1)
+    stacked = torch.randn(3, 4, 5, generator=gen)
+    stacked.grad = torch.randn(3, 4, 5, generator=gen)
+    alone = [stacked[k].clone() for k in range(3)]
+    for k, p in enumerate(alone):
+        p.grad = stacked.grad[k].clone()
+        step.orthograd([p], [TrainConfig()], {})
+    step.orthograd([stacked], [TrainConfig()] * 3, {})
+    for k, p in enumerate(alone):
+        assert torch.equal(stacked.grad[k], p.grad)
+
+
+def test_orthograd_and_stablemax_runs_batched_equal_the_same_runs_alone(same_history):
+    from grokutils.config import RunConfig
+    from grokutils.models import MLPConfig
+    from grokutils.sweep import train_many
+    from grokutils.tasks import ModularConfig
+
+    model = MLPConfig(widths=(22, 16, 11), bias=False, inputs="two_hot")
+    cfgs = [RunConfig(ModularConfig(p=11, frac_train=0.5), dataclasses.replace(model, seed=s),
+                      TrainConfig(steps=25, n_logs=4, lr=0.01, weight_decay=wd, loss=loss, grad_transforms=("orthograd",),
+                                  probes=("softmax_collapse",)))
+            for s, wd, loss in ((0, 0.0, "stablemax"), (1, 1.0, "cross_entropy"), (2, 0.0, "cross_entropy_f16"))]
+    together = train_many(cfgs, progress=False)
+    for cfg, h in zip(cfgs, together):
+        same_history(h, train(cfg, progress=False))
+    assert "collapse/f16" in together[0].metrics

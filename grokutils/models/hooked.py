@@ -30,10 +30,12 @@ def linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.T
     """``x @ weight.T + bias`` over the last axis; with stacked ``weight [K, out, in]``, per run on ``x [K, ..., in]``.
 
     The leading dims are flattened into one so each form is a single (batched) matrix product with the
-    bias fused in; ``bias`` may be per run ``[K, out]`` or shared ``[out]``.
+    bias fused in; ``bias`` may be per run ``[K, out]``, shared ``[out]``, or None (no bias).
     """
     if weight.dim() == 2:
         return F.linear(x.flatten(0, -2), weight, bias).unflatten(0, x.shape[:-1])
+    if bias is None:
+        return torch.bmm(x.flatten(1, -2), weight.transpose(-1, -2)).unflatten(1, x.shape[1:-1])
     out = torch.baddbmm(bias.unsqueeze(-2), x.flatten(1, -2), weight.transpose(-1, -2))
     return out.unflatten(1, x.shape[1:-1])
 

@@ -37,3 +37,30 @@ def test_activations_and_outputs_follow_the_config():
         MLPConfig(act_fn="tanh")
     with pytest.raises(ValueError, match="output='logsoftmax'"):
         MLPConfig(output="logsoftmax")
+
+
+def test_two_hot_inputs_read_two_columns_as_the_product_with_the_two_hot_vector_does():
+    tokens = torch.tensor([[0, 4, 7], [6, 6, 7], [3, 0, 7]])  # [a, b, =] of a task mod 7
+    two_hot = torch.cat([torch.nn.functional.one_hot(tokens[:, 0], 7), torch.nn.functional.one_hot(tokens[:, 1], 7)], 1)
+    for bias in (False, True):
+        by_tokens = MLPConfig(widths=(14, 9, 7), seed=3, bias=bias, inputs="two_hot").build()
+        by_values = MLPConfig(widths=(14, 9, 7), seed=3, bias=bias).build()
+        assert torch.equal(by_tokens(tokens), by_values(two_hot.float()))
+    no_bias = MLPConfig(widths=(14, 9, 7), bias=False, inputs="two_hot").build()
+    assert [name for name, _ in no_bias.named_parameters()] == ["layers.0.weight", "layers.1.weight"]
+    with pytest.raises(ValueError, match=r"inputs='one_hot' is not supported; allowed values: \('values', 'two_hot'\)"):
+        MLPConfig(inputs="one_hot")
+    with pytest.raises(ValueError, match="widths\\[0\\]=15 must be even"):
+        MLPConfig(widths=(15, 7), inputs="two_hot")
+    with pytest.raises(ValueError, match="bias=1 must be True or False"):
+        MLPConfig(bias=1)
+
+
+def test_stacked_two_hot_mlp_without_bias_is_each_model_alone():
+    from grokutils.models import stack
+
+    tokens = torch.randint(0, 7, (2, 5, 3), generator=torch.Generator().manual_seed(0))
+    models = [MLPConfig(widths=(14, 9, 7), seed=s, bias=False, inputs="two_hot").build() for s in (0, 1)]
+    together = stack(models)
+    torch.testing.assert_close(together(tokens), torch.stack([m(t) for m, t in zip(models, tokens)]))
+    torch.testing.assert_close(together(tokens[0]), torch.stack([m(tokens[0]) for m in models]))
