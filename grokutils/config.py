@@ -109,10 +109,13 @@ class TrainConfig:
         warmup_steps: the learning rate at update ``t`` (counted from 0) is ``lr * min(t / warmup_steps, 1)``,
             as both ``openai/grok`` and Nanda et al.'s code schedule it (the first update has lr 0).
         loss: ``"cross_entropy"`` on integer labels, ``"cross_entropy_f64"`` (the same, its log-softmax
-            in float64, as Nanda et al. compute it), ``"mse"`` against one-hot targets, averaged over the
-            classes (Omnigrok's MNIST run), or ``"mse_sum"``, summed over them (Omnigrok's landscape code).
+            in float64, as Nanda et al. compute it), ``"cross_entropy_f16"`` (in float16, Prieto et al.'s lowest
+            softmax precision), ``"stablemax"`` (Prieto et al.'s StableMax cross-entropy, in float64), ``"mse"``
+            against one-hot targets, averaged over the classes (Omnigrok's MNIST run), or ``"mse_sum"``, summed over
+            them (Omnigrok's landscape code).
         grad_transforms: names of gradient transforms (``step.GRAD_TRANSFORMS``) applied in order
-            between the backward pass and the optimiser: ``"grokfast_ema"`` (Grokfast's EMA filter).
+            between the backward pass and the optimiser: ``"grokfast_ema"`` (Grokfast's EMA filter), ``"orthograd"``
+            (Prieto et al.'s ⊥Grad: each weight tensor's gradient without its component along the weights).
         grokfast_alpha: the decay of Grokfast's EMA filter (their ``alpha``; used with ``"grokfast_ema"``).
         grokfast_lamb: how much of the filtered gradient Grokfast adds to the gradient (their ``lamb``).
         probes: extra metrics logged at the logged steps, by name (see ``history.PROBES``):

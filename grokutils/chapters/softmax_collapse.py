@@ -274,8 +274,8 @@ def measure(r: dict, s: CollapseSettings, fourier: dict | None = None) -> dict:
         "margins": collapse_margins(s.preset.p),
         "precision": precision,
         "budget": budget,
-        "stablemax": {name: {"final_val": float(h.val_acc[-1]), "rose": rose(h), "min_loss": float(h.train_loss.min()),
-                             "collapse": float(h.metrics["collapse/f64"].max())} for name, h in r["stablemax"].items()},
+        "stablemax": {name: {"final_val": float(h.val_acc[-1]), "rose": rose(h), "min_loss": float(h.train_loss.min())}
+                      for name, h in r["stablemax"].items()},
         "ortho": ortho,
         "ortho_budget": s.preset.ortho_steps,
         "fourier": fourier,
