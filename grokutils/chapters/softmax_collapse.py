@@ -34,6 +34,9 @@ OWN_COLUMN = {"float16": "collapse/f16", "float32": "collapse/f32", "float64": "
 """Each precision run's collapse in its own precision (the meter's column)."""
 STABLEMAX_RUNS = {"StableMax": "stablemax", "float32": "cross_entropy", "float64": "cross_entropy_f64"}
 """The StableMax group: run name -> loss (StableMax's cross-entropy in float64, against softmax in float32 and float64)."""
+FIGURE2_EPS = {0.4: 1e-30}
+"""Adam's eps of their Figure 2's runs where it is not the script's 1e-25 (``run_main_experiments.sh``: 1e-30 at
+training fraction 0.4)."""
 MODE = "workers"
 """The sweep engine trains each missing run alone, two at a time (``dispatch.MODES``), so a ⊥Grad run that stops early
 frees its worker."""
@@ -226,7 +229,8 @@ def settings(profile: str | None = None, steps: int | None = None, seed: int = 0
     preset, turned = turn(PROFILES[profile], precision_steps=steps)
     check_seed(seed, preset.n_seeds)
     resolve_device(device)
-    precision = {frac: {name: _run(preset, frac, preset.precision_lr, preset.precision_steps, seed, loss=loss)
+    precision = {frac: {name: _run(preset, frac, preset.precision_lr, preset.precision_steps, seed, loss=loss,
+                                   **({"adam_eps": FIGURE2_EPS[frac]} if frac in FIGURE2_EPS else {}))
                         for name, loss in PRECISIONS.items()} for frac in preset.fractions}
     stablemax = {name: _run(preset, preset.stablemax_frac, preset.stablemax_lr, preset.stablemax_steps, seed, loss=loss,
                             **({"betas": (0.9, 0.999)} if loss == "stablemax" else {}))
@@ -483,6 +487,7 @@ def glued(r: dict, s: CollapseSettings) -> dict[str, str]:
         out[f"margin_{name}"] = f"{value:.1f}"
     for name, n in first.items():
         key = name.replace("float", "f")
+        out[f"fit_{key}"] = fmt_step(n["fit"])
         out[f"collapse_step_{key}"] = fmt_step(n["collapse_step"])
         out[f"min_loss_{key}"] = f"{n['min_loss']:.1e}"
         out[f"max_collapse_{key}"] = f"{n['max_collapse']:.0%}"

@@ -33,6 +33,7 @@ def test_paper_profile_is_their_figures_budgets():
     s = chapter.settings("paper")
     assert list(s.precision) == [0.4, 0.6, 0.7] and s.precision[0.7]["float16"].train.lr == 5e-4
     assert s.precision[0.4]["float64"].train.steps == 20_000 and s.stablemax["StableMax"].train.steps == 80_000
+    assert s.precision[0.4]["float32"].train.adam_eps == 1e-30 and s.precision[0.6]["float32"].train.adam_eps == 1e-25
     assert s.stablemax["StableMax"].train.betas == (0.9, 0.999) and s.stablemax["float32"].train.lr == 0.01
     assert s.findings == chapter.SOURCES
 
