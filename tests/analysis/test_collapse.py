@@ -12,9 +12,10 @@ def test_collapse_margins_grow_with_the_precision_and_lie_near_the_rounding_boun
     assert margins["f16"] < margins["f32"] < margins["f64"]
     for name, bits in (("f16", 11), ("f32", 24), ("f64", 53)):
         # no sooner than where one other term alone rounds away (e^-m below half a unit in the last place of 1), no
-        # later than where all 112 together do
+        # later than where all 112 together do; 0.05 of slack for how a machine rounds each term (in float16 e^-12 is
+        # subnormal, spaced 6e-8 apart: up to 1.4% off, 0.014 in the margin)
         alone, together = bits * math.log(2), bits * math.log(2) + math.log(112)
-        assert alone - 0.01 <= margins[name] <= together + 0.01, name
+        assert alone - 0.05 <= margins[name] <= together + 0.05, name
         dtype = {"f16": torch.float16, "f32": torch.float32, "f64": torch.float64}[name]
         assert collapse.collapses_at(margins[name], 113, dtype)
         assert not collapse.collapses_at(margins[name] - 0.01, 113, dtype)
