@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import torch
 
 from grokutils.analysis.collapse import collapse_margins, margin_losses, stored_collapse
+from grokutils.analysis.speed import steps_or_budget
 from grokutils.book import (HOLDS, NOT_TESTED, Checks, Evidence, Finding, asserts_findings, check_seed, fmt, fmt_step,
                             judge_all, resolve_profile, turn, verdict_glue)
 from grokutils.chapters import fourier_circuits
@@ -268,7 +269,6 @@ def rose(h: History) -> float:
 def measure(r: dict, s: CollapseSettings, fourier: dict | None = None) -> dict:
     """The chapter's numbers from its Histories ``r`` (as ``s.runs()``); ``fourier`` is the collapse meter on the
     Fourier chapter's stored runs (``stored_meters``), or None where they are not in the cache."""
-    budget = {frac: s.preset.precision_steps for frac in r["precision"]}
     precision = {frac: {name: _precision_numbers(h, OWN_COLUMN[name]) for name, h in runs.items()}
                  for frac, runs in r["precision"].items()}
     ortho = {method: [_ortho_numbers(h) for h in hs] for method, hs in r["ortho"].items()}
@@ -277,11 +277,9 @@ def measure(r: dict, s: CollapseSettings, fourier: dict | None = None) -> dict:
     return {
         "margins": collapse_margins(s.preset.p),
         "precision": precision,
-        "budget": budget,
         "stablemax": {name: {"final_val": float(h.val_acc[-1]), "rose": rose(h), "min_loss": float(h.train_loss.min())}
                       for name, h in r["stablemax"].items()},
         "ortho": ortho,
-        "ortho_budget": s.preset.ortho_steps,
         "fourier": fourier,
         "finite": all(h.is_finite() for h in histories),
         "loss_fell": all(h.train_loss[-1] < h.train_loss[0] for h in histories),
@@ -317,13 +315,6 @@ def stored_meters(histories: dict[str, History | None]) -> dict | None:
         split = h.config.task.build()
         out[label] = stored_collapse(h, split.x_train, split.y_train)
     return out
-
-
-def _ratio(later: int | None, sooner: int | None, budget: int) -> float | None:
-    """``later / sooner`` with an unreached ``later`` counted at ``budget`` (None where ``sooner`` never came)."""
-    if sooner is None:
-        return None
-    return (budget if later is None else later) / max(sooner, 1)
 
 
 def _log_score(value: float | None, threshold: float, above: bool = True) -> float | None:
@@ -379,7 +370,7 @@ def _stablemax_evidence(sm: dict | None, s: CollapseSettings) -> Evidence:
 
 def _ortho_evidence(r: dict, s: CollapseSettings) -> dict[str, list[Evidence]]:
     out = {"orthograd_generalises": [], "orthograd_no_delay": [], "orthograd_faster_than_decay": []}
-    budget = r["ortho_budget"]
+    budget = s.preset.ortho_steps
     for k, seed in enumerate(s.seeds):
         o, plain, decay = (r["ortho"][m][k] for m in METHODS)
         label = f"seed {seed}"
@@ -394,7 +385,8 @@ def _ortho_evidence(r: dict, s: CollapseSettings) -> dict[str, list[Evidence]]:
             f"{fmt(o['general'])}" + ("" if delay is None else f" ({delay:.2f}x)"), o["general"] is not None,
             f"⊥AdamW did not reach {LEVEL:.0%} validation accuracy in {budget:,} steps", label))
         reached = o["general"] is not None or decay["general"] is not None
-        speed = _ratio(decay["general"], budget if o["general"] is None else o["general"], budget) if reached else None
+        later, sooner = steps_or_budget([decay["general"], o["general"]], budget)
+        speed = later / max(sooner, 1) if reached else None
         out["orthograd_faster_than_decay"].append(Evidence(
             None if speed is None else _log_score(speed, MIN_SPEEDUP),
             f"⊥AdamW at step {fmt(o['general'])}, AdamW with weight decay 1 at {fmt(decay['general'])}"
@@ -433,7 +425,7 @@ def summary(r: dict, s: CollapseSettings) -> str:
     """The numbers behind the findings, for the chapter's output."""
     lines = [f"collapse margins for {s.preset.p} classes: " + ", ".join(f"{k} {v:.2f}" for k, v in r["margins"].items())]
     for frac, runs in r["precision"].items():
-        lines.append(f"precision group, training fraction {frac:g} (budget {r['budget'][frac]:,} steps):")
+        lines.append(f"precision group, training fraction {frac:g} (budget {s.preset.precision_steps:,} steps):")
         for name, n in runs.items():
             lines.append(f"  {name:8s} fits at {fmt(n['fit']):>6s}  collapses ({COLLAPSED:.0%}) at "
                          f"{fmt(n['collapse_step']):>6s}  most collapsed {n['max_collapse']:.0%}  lowest loss "
