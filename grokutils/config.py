@@ -18,7 +18,7 @@ from grokutils.step import GRAD_TRANSFORMS, LOSSES
 
 OPTIMIZERS = ("adamw", "adam", "muon")
 LOG_SPACINGS = ("log", "linear")
-PROBES = ("weight_norms", "attn_norms", "matrix_norms", "last_layer_norm", "softmax_collapse")
+PROBES = ("weight_norms", "attn_norms", "matrix_norms", "last_layer_norm", "softmax_collapse", "embedding")
 DEVICES = ("cpu", "cuda", None)
 DECAY_TARGETS = ("zero", "init")
 
@@ -97,6 +97,9 @@ class TrainConfig:
         lr: peak learning rate.
         weight_decay: decoupled (AdamW) or L2 (Adam) weight decay.
         betas: Adam's moment decay rates.
+        embed_lr: the learning rate of the embedding, the parameters named ``embed.*`` (a transformer's ``W_E``, the
+            representation of Liu et al.'s toy model), which Liu et al. optimise apart from the decoder (None: ``lr``).
+        embed_weight_decay: the embedding's weight decay (None: ``weight_decay``; Liu et al.: 0).
         adam_eps: Adam's epsilon, added to the root of the second moment (1e-8 in every source's code;
             Thilak et al. report that 1e-5 removes slingshot spikes).
         optimizer: ``"adamw"``, ``"adam"`` or ``"muon"``: Muon (``muon.Muon``: orthogonalised momentum, torch's
@@ -111,8 +114,9 @@ class TrainConfig:
         loss: ``"cross_entropy"`` on integer labels, ``"cross_entropy_f64"`` (the same, its log-softmax
             in float64, as Nanda et al. compute it), ``"cross_entropy_f16"`` (in float16, Prieto et al.'s lowest
             softmax precision), ``"stablemax"`` (Prieto et al.'s StableMax cross-entropy, in float64), ``"mse"``
-            against one-hot targets, averaged over the classes (Omnigrok's MNIST run), or ``"mse_sum"``, summed over
-            them (Omnigrok's landscape code).
+            against one-hot targets, averaged over the classes (Omnigrok's MNIST run), ``"mse_sum"``, summed over
+            them (Omnigrok's landscape code), or ``"template_mse"``, the squared error to the label's template of a
+            model whose logits are minus those errors (Liu et al.'s toy model, ``models.RepDecoder``).
         grad_transforms: names of gradient transforms (``step.GRAD_TRANSFORMS``) applied in order
             between the backward pass and the optimiser: ``"grokfast_ema"`` (Grokfast's EMA filter), ``"orthograd"``
             (Prieto et al.'s ⊥Grad: each weight tensor's gradient without its component along the weights).
@@ -122,7 +126,8 @@ class TrainConfig:
             ``"weight_norms"`` (per parameter group), ``"attn_norms"`` (per layer), ``"matrix_norms"`` (per weight
             matrix), ``"last_layer_norm"``, ``"softmax_collapse"`` (the shares of training examples whose softmax
             has collapsed, and whose loss is exactly 0, with the softmax in float16, float32 and float64;
-            ``history.LOGIT_PROBES``).
+            ``history.LOGIT_PROBES``), ``"embedding"`` (every entry of a small embedding ``embed.W_E``: Liu et al.'s
+            representation over training).
         n_logs: number of steps at which metrics are computed (always including 0 and ``steps``).
         max_eval_train: compute the training-set metrics on at most this many training examples, the first of the
             training set (a random sample where the task's split is shuffled; None: all). Logging costs a forward
@@ -148,6 +153,8 @@ class TrainConfig:
     batch_size: int | None = None
     lr: float = 1e-3
     weight_decay: float = 1.0
+    embed_lr: float | None = None
+    embed_weight_decay: float | None = None
     betas: tuple[float, float] = (0.9, 0.98)
     adam_eps: float = 1e-8
     optimizer: str = "adamw"
@@ -185,6 +192,8 @@ class TrainConfig:
         check_int("batch_size", self.batch_size, 1, none_ok=True)
         check_float("lr", self.lr, 0, open_low=True)
         check_float("weight_decay", self.weight_decay, 0)
+        check_float("embed_lr", self.embed_lr, 0, open_low=True, none_ok=True)
+        check_float("embed_weight_decay", self.embed_weight_decay, 0, none_ok=True)
         check_float("grokfast_alpha", self.grokfast_alpha, 0, 1, open_high=True)
         check_float("grokfast_lamb", self.grokfast_lamb, 0)
         check_float("adam_eps", self.adam_eps, 0, open_low=True)

@@ -4,8 +4,9 @@ A History holds named metric columns indexed like its logged ``steps``: always `
 ``val_loss``, ``train_acc``, ``val_acc`` and ``weight_norm`` (readable as attributes), plus the columns
 of the probes its config names (``"weight_norms"`` gives ``weight_norm/<group>`` per parameter group,
 ``"attn_norms"`` gives ``attn_norm/<layer>``, ``"matrix_norms"`` gives ``matrix_norm/<name>`` per weight matrix,
-``"last_layer_norm"`` gives ``last_layer_norm``; ``"softmax_collapse"``, read from the logits on the training set, gives
-``collapse/<precision>`` and ``zero_loss/<precision>`` for float16, float32 and float64: ``LOGIT_PROBES``).
+``"last_layer_norm"`` gives ``last_layer_norm``, ``"embedding"`` gives ``embed/<token>.<dim>`` for every entry of a
+small embedding (``embedding_table`` reads them back); ``"softmax_collapse"``, read from the logits on the training set,
+gives ``collapse/<precision>`` and ``zero_loss/<precision>`` for float16, float32 and float64: ``LOGIT_PROBES``).
 Checkpoints live in a side file of the run cache and are read only when first used.
 """
 from __future__ import annotations
@@ -57,8 +58,33 @@ def last_layer_norm(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {"last_layer_norm": sum(p.detach().pow(2).flatten(1).sum(1) for p in group).sqrt()}
 
 
+def embedding(params: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Every entry of the embedding ``embed.W_E`` (``[V, d]`` per run), ``[K]`` each, as the column
+    ``embed/<token>.<dim>`` (``embedding_table`` reads them back): a small representation over training (Liu et al.'s toy model: 10 symbols in
+    one dimension)."""
+    if "embed.W_E" not in params:
+        raise ValueError("probes=('embedding',) needs a model with an embedding 'embed.W_E'; this model has "
+                         f"{tuple(params)}")
+    table = params["embed.W_E"].detach()
+    return {f"embed/{v}.{d}": table[:, v, d] for v in range(table.shape[1]) for d in range(table.shape[2])}
+
+
+def embedding_table(history: "History") -> torch.Tensor:
+    """The logged embedding (probe ``"embedding"``) as ``[logged steps, V, d]``."""
+    names = [name for name in history.metrics if name.startswith("embed/")]
+    if not names:
+        raise ValueError("this run did not log its embedding: train it with probes=('embedding',)")
+    index = [tuple(map(int, name[len("embed/"):].split("."))) for name in names]
+    v, d = (max(i[0] for i in index) + 1, max(i[1] for i in index) + 1)
+    out = torch.zeros(len(history.steps), v, d, dtype=torch.float64)
+    for name, (i, j) in zip(names, index):
+        out[:, i, j] = history.metrics[name].double()
+    return out
+
+
 PROBES: dict[str, Callable[[dict[str, torch.Tensor]], dict[str, torch.Tensor]]] = {
     "weight_norms": weight_norms,
+    "embedding": embedding,
     "attn_norms": attn_norms,
     "matrix_norms": matrix_norms,
     "last_layer_norm": last_layer_norm,

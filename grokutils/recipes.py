@@ -20,6 +20,12 @@
   softmax cross-entropy in float32 (``loss`` picks another precision, or StableMax); ``orthograd=True`` is their
   ⊥AdamW, which their script builds from the learning rate and weight decay alone, so with torch's default betas
   (0.9, 0.999) and eps 1e-8.
+- ``liu_toy_run``: Liu, Kitouni, Nolte, Michaud, Tegmark and Williams (2022), as their ``toy/train_add.py`` builds it:
+  a + b over the 55 unordered pairs of 10 symbols, 45 for training; a learned 1-D representation per symbol, the
+  decoder 1-200-200-30 (tanh) of ``E_a + E_b`` fitted by squared error to a Gaussian template per sum; two AdamW
+  (betas (0.9, 0.999), no warm-up): the representation at lr 1e-3 without weight decay, the decoder at ``lr`` and
+  ``weight_decay``; batches of 45 (full batch up to 45 training pairs); the representation logged at every logged
+  step (probe ``"embedding"``).
 - ``omnigrok_mnist_run``: Liu, Michaud & Tegmark (2023): the first ``train_points`` MNIST images, MLP
   784-200-200-10 with its initial parameters times α, MSE on one-hot targets, AdamW (lr 1e-3, weight
   decay 0.01, betas (0.9, 0.999), no warm-up), batch 200.
@@ -29,9 +35,9 @@ from __future__ import annotations
 import math
 
 from grokutils.config import RunConfig, TrainConfig, check_choice
-from grokutils.models import LSTMConfig, MLPConfig, TokenMLPConfig, TransformerConfig
+from grokutils.models import LSTMConfig, MLPConfig, RepDecoderConfig, TokenMLPConfig, TransformerConfig
 from grokutils.models.lstm import INPUTS
-from grokutils.tasks import MNISTConfig, ModularConfig
+from grokutils.tasks import MNISTConfig, ModularConfig, PairSumConfig
 
 NANDA_WIDTHS = dict(d_model=128, n_heads=4, d_head=32, d_mlp=512)
 MNIST_WIDTHS = (784, 200, 200, 10)
@@ -150,6 +156,25 @@ def prieto_run(p: int = 113, frac_train: float = 0.4, lr: float = 0.01, steps: i
     optimiser = PRIETO_ORTHO_ADAMW if orthograd else PRIETO_ADAMW
     train = TrainConfig(**{**dict(steps=steps, batch_size=None, lr=lr, weight_decay=0.0, loss=loss, n_logs=n_logs,
                                   log_spacing="linear", seed=seed), **optimiser, **fields})
+    return RunConfig(task, model, train)
+
+
+LIU_BATCH = 45
+"""Liu et al.'s toy batch size: a training set of up to 45 pairs trains full batch, a larger one in random batches of
+45."""
+
+
+def liu_toy_run(p: int = 10, n_train: int = 45, seed: int = 58, lr: float = 1e-4, weight_decay: float = 0.0,
+                steps: int = 5000, n_logs: int = 501, embed_lr: float = 1e-3, d_out: int = 30, width: int = 200,
+                **fields) -> RunConfig:
+    """Liu et al.'s toy model on a + b (their ``train_add`` defaults; ``lr`` and ``weight_decay`` are the decoder's,
+    ``embed_lr`` the representation's; linearly spaced metrics; ``fields`` override the optimiser's)."""
+    task = PairSumConfig(p=p, n_train=n_train, seed=seed, d_template=d_out)
+    model = RepDecoderConfig(p=p, d_hidden=(width, width), d_out=d_out, seed=seed, template_seed=seed)
+    train = TrainConfig(**{**dict(steps=steps, batch_size=None if n_train <= LIU_BATCH else LIU_BATCH, lr=lr,
+                                  weight_decay=weight_decay, embed_lr=embed_lr, embed_weight_decay=0.0,
+                                  betas=(0.9, 0.999), optimizer="adamw", warmup_steps=0, loss="template_mse",
+                                  n_logs=n_logs, log_spacing="linear", probes=("embedding",), seed=seed), **fields})
     return RunConfig(task, model, train)
 
 

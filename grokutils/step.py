@@ -62,6 +62,13 @@ def mse_sum(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return F.mse_loss(logits, targets, reduction="none").sum(-1)
 
 
+def template_mse(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Per-example squared error to the label's template, averaged over the output's dimensions (Liu et al.'s toy
+    model): the model's logits are minus those errors for every class's template (``models.RepDecoder``), so the loss
+    is minus the label's logit and the top logit is the nearest template."""
+    return -logits.gather(-1, labels[:, None])[:, 0]
+
+
 LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "cross_entropy": cross_entropy,
     "cross_entropy_f64": cross_entropy_f64,
@@ -69,6 +76,7 @@ LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
     "stablemax": stablemax,
     "mse": mse,
     "mse_sum": mse_sum,
+    "template_mse": template_mse,
 }
 """Loss name -> per-example loss of logits ``[N, C]`` against integer labels ``[N]``."""
 
@@ -249,6 +257,25 @@ class Adam:
             m.lerp_(p.grad, 1 - b1)
             v.mul_(b2).addcmul_(p.grad, p.grad, value=1 - b2)
             p.sub_(lr / bc1 * m / (v.sqrt() / math.sqrt(bc2) + self.eps))
+
+
+class Groups:
+    """Several optimisers stepped as one, each over its own parameters with its own learning rates and weight decays
+    (Liu et al.'s representation and decoder: ``TrainConfig.embed_lr``); ``params`` is all of theirs, in order."""
+
+    def __init__(self, parts: list):
+        self.parts = parts
+        self.params = [p for part in parts for p in part.params]
+
+    def zero_grad(self) -> None:
+        """Drop the gradients."""
+        for part in self.parts:
+            part.zero_grad()
+
+    def step(self, lr_factor: float = 1.0) -> None:
+        """One update of every part; ``lr_factor`` scales every learning rate (warm-up)."""
+        for part in self.parts:
+            part.step(lr_factor)
 
 
 def decay_anchors(params: list[torch.Tensor], to_init: list[bool], stacked: bool) -> list[torch.Tensor] | None:

@@ -18,9 +18,11 @@ from grokutils.models import stack, unstack
 from grokutils.train import Runner, fit, initial_model, make_optimizer
 
 # The fields in which runs of one batch may differ (where a part has them); all other fields must be equal.
-PER_RUN_FIELDS = {"task": ("seed", "frac_train", "train_points", "test_points"), "model": ("seed", "init_scale"),
-                  "train": ("lr", "weight_decay", "seed", "fixed_norm", "stop_at_val_acc", "loss", "update_noise",
-                            "weight_noise", "decay_to", "grokfast_alpha", "grokfast_lamb")}
+PER_RUN_FIELDS = {"task": ("seed", "frac_train", "n_train", "train_points", "test_points"),
+                  "model": ("seed", "init_scale"),
+                  "train": ("lr", "weight_decay", "embed_lr", "embed_weight_decay", "seed", "fixed_norm",
+                            "stop_at_val_acc", "loss", "update_noise", "weight_noise", "decay_to", "grokfast_alpha",
+                            "grokfast_lamb")}
 
 
 def check_batchable(cfgs: list[RunConfig]) -> None:

@@ -11,6 +11,7 @@ so a run stores the same history whether it trained alone or in a batch.
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 
 import torch
@@ -20,7 +21,7 @@ from grokutils import noise
 from grokutils.config import RunConfig, resolve_device
 from grokutils.history import LOGIT_PROBES, METRICS, PROBES, History, from_logs
 from grokutils.muon import Muon
-from grokutils.step import (Adam, decay_anchors, is_correct, per_example_losses, per_run_loss, stacked_norms,
+from grokutils.step import (Adam, Groups, decay_anchors, is_correct, per_example_losses, per_run_loss, stacked_norms,
                             update)
 from grokutils.tasks.split import Split
 
@@ -191,9 +192,25 @@ class SingleRun(Runner):
         return [{k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}]
 
 
-def make_optimizer(named: dict[str, torch.Tensor], train_cfgs: list, stacked: bool) -> Adam | Muon:
+def make_optimizer(named: dict[str, torch.Tensor], train_cfgs: list, stacked: bool) -> Adam | Muon | Groups:
     """The optimiser of runs with these ``TrainConfig``s (one lr and weight decay each) over ``named`` parameters:
-    ``step.Adam`` (Adam or AdamW), or ``muon.Muon`` (Muon on the hidden weight matrices, AdamW on the rest)."""
+    ``step.Adam`` (Adam or AdamW), or ``muon.Muon`` (Muon on the hidden weight matrices, AdamW on the rest); where a run
+    gives its embedding its own lr or weight decay (``embed_lr``, ``embed_weight_decay``), one such optimiser over the
+    embedding (``embed.*``) and one over the rest (``step.Groups``)."""
+    if all(c.embed_lr is None and c.embed_weight_decay is None for c in train_cfgs):
+        return _optimizer(named, train_cfgs, stacked)
+    embed = {name: p for name, p in named.items() if name.startswith("embed.")}
+    if not embed:
+        raise ValueError("embed_lr / embed_weight_decay need a model with embedding parameters ('embed.*'); this "
+                         f"model has {tuple(named)}; allowed: None")
+    rest = {name: p for name, p in named.items() if name not in embed}
+    embed_cfgs = [dataclasses.replace(c, lr=c.lr if c.embed_lr is None else c.embed_lr,
+                                      weight_decay=c.weight_decay if c.embed_weight_decay is None else c.embed_weight_decay)
+                  for c in train_cfgs]
+    return Groups([_optimizer(embed, embed_cfgs, stacked)] + ([_optimizer(rest, train_cfgs, stacked)] if rest else []))
+
+
+def _optimizer(named: dict[str, torch.Tensor], train_cfgs: list, stacked: bool) -> Adam | Muon:
     tc, params = train_cfgs[0], list(named.values())
     lrs, decays = [c.lr for c in train_cfgs], [c.weight_decay for c in train_cfgs]
     if tc.optimizer == "muon":

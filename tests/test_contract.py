@@ -14,7 +14,7 @@ BOOK = Path(__file__).resolve().parents[1] / "book"
 CHAPTERS = sorted(BOOK.glob("*.ipynb"))
 FINDING_CHAPTERS = ("circuit_competition", "comprehension_band", "interventions_and_operations", "landscapes_and_norms",
                     "fourier_circuits", "lu_mechanism", "mnist_ablations", "models_and_encodings", "omnigrok_mnist",
-                    "power_division", "what_speeds_up_grokking", "softmax_collapse")
+                    "power_division", "what_speeds_up_grokking", "softmax_collapse", "phase_diagrams")
 """Every chapter: its findings are ``Finding`` records (issue 27)."""
 
 

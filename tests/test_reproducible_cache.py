@@ -15,7 +15,7 @@ from grokutils.book.runset import configs_in, run_all
 
 CHAPTERS = ("interventions_and_operations", "comprehension_band", "lu_mechanism", "mnist_ablations", "power_division",
             "fourier_circuits", "omnigrok_mnist", "models_and_encodings", "circuit_competition", "landscapes_and_norms",
-            "what_speeds_up_grokking", "softmax_collapse")
+            "what_speeds_up_grokking", "softmax_collapse", "phase_diagrams")
 """Every chapter. The first five are those whose smoke sweeps the default plan used to batch on a CPU: before issue 28,
 interventions_and_operations' minibatch runs batched with partners of other training-set sizes differed in their
 losses and weight norms, and comprehension_band's and power_division's runs batched with partners of other weight

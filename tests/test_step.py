@@ -18,7 +18,8 @@ def test_losses_per_example():
     torch.testing.assert_close(step.cross_entropy(logits, labels), ce)
     f64 = step.cross_entropy_f64(logits, labels)
     assert f64.dtype == torch.float64 and torch.allclose(f64.float(), ce)
-    assert set(step.LOSSES) == {"cross_entropy", "cross_entropy_f64", "cross_entropy_f16", "stablemax", "mse", "mse_sum"}
+    assert set(step.LOSSES) == {"cross_entropy", "cross_entropy_f64", "cross_entropy_f16", "stablemax", "mse", "mse_sum",
+                                "template_mse"}
 
 
 def test_float64_cross_entropy_resolves_what_float32_rounds_to_zero():

@@ -6,12 +6,14 @@
     mlp          a fully connected ReLU network
     token_mlp    a fully connected ReLU network on the embeddings of its input tokens
     lstm         a one-layer LSTM classifier of token sequences
+    rep_decoder  Liu et al.'s toy model: a learned representation per symbol, an MLP decoder of the sum of two
 """
 from grokutils.models.hooked import stack, unstack
 from grokutils.models.lstm import LSTM, LSTMConfig
 from grokutils.models.mlp import MLP, MLPConfig
+from grokutils.models.rep_decoder import RepDecoder, RepDecoderConfig
 from grokutils.models.token_mlp import TokenMLP, TokenMLPConfig
 from grokutils.models.transformer import Transformer, TransformerConfig
 
-__all__ = ["LSTM", "LSTMConfig", "MLP", "MLPConfig", "TokenMLP", "TokenMLPConfig", "Transformer", "TransformerConfig",
-           "stack", "unstack"]
+__all__ = ["LSTM", "LSTMConfig", "MLP", "MLPConfig", "RepDecoder", "RepDecoderConfig", "TokenMLP", "TokenMLPConfig",
+           "Transformer", "TransformerConfig", "stack", "unstack"]
