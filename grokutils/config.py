@@ -98,7 +98,8 @@ class TrainConfig:
         weight_decay: decoupled (AdamW) or L2 (Adam) weight decay.
         betas: Adam's moment decay rates.
         embed_lr: the learning rate of the embedding, the parameters named ``embed.*`` (a transformer's ``W_E``, the
-            representation of Liu et al.'s toy model), which Liu et al. optimise apart from the decoder (None: ``lr``).
+            representation of Liu et al.'s toy model), which Liu et al. optimise apart from the decoder (None: ``lr``;
+            ``update_noise`` still scales with ``lr``).
         embed_weight_decay: the embedding's weight decay (None: ``weight_decay``; Liu et al.: 0).
         adam_eps: Adam's epsilon, added to the root of the second moment (1e-8 in every source's code;
             Thilak et al. report that 1e-5 removes slingshot spikes).

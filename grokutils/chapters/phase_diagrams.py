@@ -536,13 +536,20 @@ def glued(r: dict, s: PhaseSettings) -> dict[str, str]:
         "transformer_phases": _transformer_glue(r["transformer"])}
     for name, (clear_n, any_n) in c.items():
         out[f"n_{name}"], out[f"n_clear_{name}"] = str(any_n), str(clear_n)
-    for name, (lr, wd) in r["examples"].items():
-        n = r["grid"][lr][wd]
-        out[f"example_{name}"] = f"learning rate {lr:.1e}, weight decay {wd:g}"
-        out[f"example_{name}_fit"], out[f"example_{name}_general"] = fmt_step(n["fit"]), fmt_step(n["general"])
     for name in PHASES:
-        out.setdefault(f"example_{name}", "none in this grid")
+        out[f"example_{name}"] = _example_glue(r, name)
     return {**out, **verdict_glue(judged(r, s))}
+
+
+def _example_glue(r: dict, name: str) -> str:
+    """A phase's example cell in words: its learning rate, weight decay and steps to the two levels, or that the grid
+    has none."""
+    if name not in r["examples"]:
+        return "none in this grid"
+    lr, wd = r["examples"][name]
+    n = r["grid"][lr][wd]
+    return (f"learning rate {lr:.1e}, weight decay {wd:g} (90% of the training pairs at step {fmt_step(n['fit'])}, of "
+            f"the test pairs at {fmt_step(n['general'])})")
 
 
 def _stuck_glue(grid: dict) -> dict[str, str]:

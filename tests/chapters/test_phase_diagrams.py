@@ -1,6 +1,8 @@
 """The phase-diagram chapter's contract: settings per profile and their errors, the clear-phase rule, the findings'
 verdicts on fixtures with the phenomena, without them and where nothing learns, the Checks and the glue."""
 import math
+import re
+from pathlib import Path
 
 import pytest
 import torch
@@ -11,6 +13,7 @@ from grokutils.chapters import phase_diagrams as chapter
 from grokutils.history import History
 from grokutils.recipes import liu_toy_run
 
+NOTEBOOK = Path(__file__).resolve().parents[2] / "book" / "phase_diagrams.ipynb"
 BUDGET, GAP = 10_000, 1_000
 LRS = (1e-4, 1e-3, 1e-2)
 WDS = (0.0, 2.0, 4.0, 8.0)
@@ -155,11 +158,15 @@ def test_check_asserts_the_declared_verdicts():
 def test_glue_has_every_number_the_prose_quotes():
     s = chapter.settings("paper")
     glued = chapter.glued(_results(WITH), s)
-    assert glued["n_clear_grokking"] == "1" and glued["example_grokking"] == "learning rate 1.0e-04, weight decay 4"
+    assert glued["n_clear_grokking"] == "1"
+    assert glued["example_grokking"] == ("learning rate 1.0e-04, weight decay 4 (90% of the training pairs at step "
+                                         "1,000, of the test pairs at 4,000)")
     assert glued["example_confusion"].startswith("learning rate 1.0e-03") and glued["verdict_theory_predicts"] == HOLDS
     assert glued["prediction_error"] == "0.020" and glued["transformer_phases"].startswith("weight decay 0: memor")
     nothing = chapter.glued(_results(NOTHING, train=0.1), s)
     assert nothing["example_grokking"] == "none in this grid"
+    quoted = set(re.findall(r"\{glue:text\}`(\w+)`", NOTEBOOK.read_text()))
+    assert quoted - set(nothing) <= {"profile", "wall_seconds"}  # book.start and book.finish glue those
 
 
 def _toy_history(values: list[list[float]], train_acc, val_acc, n_train=45) -> History:
