@@ -33,9 +33,9 @@ def reached(step: int | None, budget: int) -> bool:
 
 def phase(train_step: int | None, test_step: int | None, budget: int, gap: int) -> str:
     """The phase of a run from its steps to ``LEVEL`` training and test accuracy (None: never), by their rule: both
-    reached, the test more than ``gap`` steps after the training, is grokking; otherwise comprehension (their default label,
-    which also takes a gap of exactly ``gap`` and a test level reached without the training one); the training level
-    alone is memorisation; neither is confusion."""
+    reached, the test more than ``gap`` steps after the training, is grokking; otherwise comprehension (their default
+    label, which also takes a gap of exactly ``gap`` and a test level reached without the training one); the training
+    level alone is memorisation; neither is confusion."""
     train, test = reached(train_step, budget), reached(test_step, budget)
     if not test:
         return "memorisation" if train else "confusion"

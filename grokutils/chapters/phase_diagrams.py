@@ -25,8 +25,8 @@ import torch
 
 from grokutils.analysis.phases import (LEVEL, PHASES, SHORT, ideal_accuracy, normalised, phase, predicted_accuracy,
                                        rqi)
-from grokutils.book import (HOLDS, UNDECIDED, Checks, Evidence, Finding, asserts_findings, check_seed, fmt, fmt_step,
-                            judge_all, resolve_profile, turn, verdict_glue)
+from grokutils.book import (HOLDS, UNDECIDED, Checks, Evidence, Finding, asserts_findings, check_seed, fmt, judge_all,
+                            resolve_profile, turn, verdict_glue)
 from grokutils.config import RunConfig, check_int, resolve_device
 from grokutils.history import History, embedding_table
 from grokutils.recipes import liu_toy_run, nanda_run
@@ -351,7 +351,9 @@ def theory_curves(theory: dict) -> tuple[list[int], list[list[float]], list[list
 
 def example_run(r: dict, results: dict) -> History:
     """The run the chapter offers for download: the grokking example, else the grid's first cell."""
-    lr, wd = results["examples"].get("grokking", (next(iter(r["grid"])), next(iter(next(iter(r["grid"].values()))))))
+    if "grokking" not in results["examples"]:
+        return next(iter(next(iter(r["grid"].values())).values()))
+    lr, wd = results["examples"]["grokking"]
     return r["grid"][lr][wd]
 
 
@@ -548,8 +550,13 @@ def _example_glue(r: dict, name: str) -> str:
         return "none in this grid"
     lr, wd = r["examples"][name]
     n = r["grid"][lr][wd]
-    return (f"learning rate {lr:.1e}, weight decay {wd:g} (90% of the training pairs at step {fmt_step(n['fit'])}, of "
-            f"the test pairs at {fmt_step(n['general'])})")
+    return (f"learning rate {lr:.1e}, weight decay {wd:g} (90% of the training pairs {_at(n['fit'])}, of the test "
+            f"pairs {_at(n['general'])})")
+
+
+def _at(step: int | None) -> str:
+    """When a level was first reached, in words: "at step 1,234" or "never"."""
+    return "never" if step is None else f"at step {step:,}"
 
 
 def _stuck_glue(grid: dict) -> dict[str, str]:

@@ -61,7 +61,7 @@ def test_predicted_accuracy_from_a_learned_representation():
     task = PairSumConfig(seed=3)
     pairs, train = task.pairs(), task.train_index()
     trained = set(train.tolist())
-    line = torch.arange(10.0)[:, None]  # closes every parallelogram: a test pair is right where a trained one has its sum
+    line = torch.arange(10.0)[:, None]  # closes every parallelogram: a test pair is right if a trained one has its sum
     right = [s for s in range(55) if s in trained or any(int(pairs[t].sum()) == int(pairs[s].sum()) for t in trained)]
     total, test = predicted_accuracy(pairs, train, line)
     assert total == pytest.approx(len(right) / 55) and test == pytest.approx((len(right) - 45) / 10)

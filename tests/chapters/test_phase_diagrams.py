@@ -160,7 +160,8 @@ def test_glue_has_every_number_the_prose_quotes():
     glued = chapter.glued(_results(WITH), s)
     assert glued["n_clear_grokking"] == "1"
     assert glued["example_grokking"] == ("learning rate 1.0e-04, weight decay 4 (90% of the training pairs at step "
-                                         "1,000, of the test pairs at 4,000)")
+                                         "1,000, of the test pairs at step 4,000)")
+    assert glued["example_confusion"].endswith("(90% of the training pairs never, of the test pairs never)")
     assert glued["example_confusion"].startswith("learning rate 1.0e-03") and glued["verdict_theory_predicts"] == HOLDS
     assert glued["prediction_error"] == "0.020" and glued["transformer_phases"].startswith("weight decay 0: memor")
     nothing = chapter.glued(_results(NOTHING, train=0.1), s)
