@@ -268,15 +268,20 @@ def step_index(h: History, step: int) -> int:
     return int((h.steps == step).nonzero()[0, 0])
 
 
-def cell_numbers(h: History, budget: int, gap: int) -> dict:
-    """A grid run's numbers: steps to 90% training and test accuracy, its phase and whether it is clear, its RQI over
-    the logged steps and at the first step with 90% test accuracy."""
+def phase_numbers(h: History, budget: int, gap: int) -> dict:
+    """A run's steps to 90% training and test accuracy, its phase and whether it is clear, its final accuracies."""
     fit, general = h.steps_to("train_acc", LEVEL), h.steps_to("val_acc", LEVEL)
-    quality = rqi(embedding_table(h))
     return {"fit": fit, "general": general, "phase": phase(fit, general, budget, gap),
-            "clear": clear(fit, general, budget, gap), "rqi": quality,
-            "rqi_at_general": None if general is None else float(quality[step_index(h, general)]),
-            "final_rqi": float(quality[-1]), "final_train": float(h.train_acc[-1]), "final_val": float(h.val_acc[-1])}
+            "clear": clear(fit, general, budget, gap), "final_train": float(h.train_acc[-1]),
+            "final_val": float(h.val_acc[-1])}
+
+
+def cell_numbers(h: History, budget: int, gap: int) -> dict:
+    """A grid run's ``phase_numbers``, and its RQI over the logged steps, at the first step with 90% test accuracy and
+    at the end."""
+    n, quality = phase_numbers(h, budget, gap), rqi(embedding_table(h))
+    at_general = None if n["general"] is None else float(quality[step_index(h, n["general"])])
+    return {**n, "rqi": quality, "rqi_at_general": at_general, "final_rqi": float(quality[-1])}
 
 
 def theory_numbers(h: History) -> dict:
@@ -296,19 +301,12 @@ def measure(r: dict, s: PhaseSettings) -> dict:
     pr = s.preset
     grid = {lr: {wd: cell_numbers(h, pr.steps, pr.gap) for wd, h in row.items()} for lr, row in r["grid"].items()}
     theory = {size: [theory_numbers(h) for h in hs] for size, hs in r["theory"].items()}
-    transformer = {wd: _transformer_numbers(h, pr) for wd, h in r["transformer"].items()}
+    transformer = {wd: phase_numbers(h, pr.transformer_steps, pr.transformer_gap) for wd, h in r["transformer"].items()}
     histories = [h for row in r["grid"].values() for h in row.values()] + \
         [h for hs in r["theory"].values() for h in hs] + list(r["transformer"].values())
     return {"grid": grid, "theory": theory, "transformer": transformer, "examples": examples(grid),
             "finite": all(h.is_finite() for h in histories),
             "loss_fell": all(h.train_loss[-1] < h.train_loss[0] for h in histories)}
-
-
-def _transformer_numbers(h: History, pr: PhaseProfile) -> dict:
-    fit, general = h.steps_to("train_acc", LEVEL), h.steps_to("val_acc", LEVEL)
-    return {"fit": fit, "general": general, "phase": phase(fit, general, pr.transformer_steps, pr.transformer_gap),
-            "clear": clear(fit, general, pr.transformer_steps, pr.transformer_gap),
-            "final_train": float(h.train_acc[-1]), "final_val": float(h.val_acc[-1])}
 
 
 def examples(grid: dict) -> dict[str, tuple[float, float]]:
@@ -349,11 +347,19 @@ def theory_curves(theory: dict) -> tuple[list[int], list[list[float]], list[list
     return sizes, *([[n[key] for n in theory[size]] for size in sizes] for key in ("ideal", "predicted", "measured"))
 
 
+def showcase(r: dict, results: dict, prefer: tuple[str, ...]) -> tuple[str | None, float, float]:
+    """The example cell of the first phase of ``prefer`` the grid has clearly, else the grid's first cell (phase None):
+    ``(phase, lr, weight_decay)``."""
+    name = next((x for x in prefer if x in results["examples"]), None)
+    if name is not None:
+        return (name, *results["examples"][name])
+    lr, row = next(iter(r["grid"].items()))
+    return None, lr, next(iter(row))
+
+
 def example_run(r: dict, results: dict) -> History:
     """The run the chapter offers for download: the grokking example, else the grid's first cell."""
-    if "grokking" not in results["examples"]:
-        return next(iter(next(iter(r["grid"].values())).values()))
-    lr, wd = results["examples"]["grokking"]
+    _, lr, wd = showcase(r, results, ("grokking",))
     return r["grid"][lr][wd]
 
 
@@ -378,8 +384,7 @@ def snapshots(r: dict, results: dict, n: int = 4) -> tuple[str, list[int], torch
     """The representation of the grokking example (else the comprehension one, else the grid's first cell) at ``n``
     logged steps from 0 to its first step with 90% test accuracy (or its last), normalised: ``(title, steps, reps [n,
     p])``."""
-    name = next((x for x in ("grokking", "comprehension") if x in results["examples"]), None)
-    lr, wd = results["examples"][name] if name else next((lr, next(iter(row))) for lr, row in r["grid"].items())
+    name, lr, wd = showcase(r, results, ("grokking", "comprehension"))
     h, general = r["grid"][lr][wd], results["grid"][lr][wd]["general"]
     end = len(h.steps) - 1 if general is None else step_index(h, general)
     picks = sorted(set(torch.linspace(0, end, n).round().long().tolist()))
@@ -453,11 +458,16 @@ def _between_evidence(grid: dict) -> Evidence:
                     "comprehension and memorisation")
 
 
+def stuck_rqi(cells) -> list[float]:
+    """The final RQI of each grid run (of ``cells``' numbers) that never reached 90% test accuracy."""
+    return [n["final_rqi"] for n in cells if n["general"] is None]
+
+
 def _structure_evidence(cells: list) -> Evidence:
     values = [n["rqi_at_general"] for *_, n in cells if n["rqi_at_general"] is not None]
     if not values:
         return Evidence(None, "no run reached 90% test accuracy", False, "no run of the grid reached 90% test accuracy")
-    rest = [n["final_rqi"] for *_, n in cells if n["general"] is None]
+    rest = stuck_rqi(n for *_, n in cells)
     shown = f"; the runs that did not end at RQI {min(rest):.2f} to {max(rest):.2f}" if rest else ""
     return Evidence(min(values) - RQI_LEVEL, f"RQI at 90% test accuracy: lowest {min(values):.2f} over {len(values)} "
                     f"runs{shown}")
@@ -467,16 +477,20 @@ def _theory_runs(theory: dict) -> list[dict]:
     return [n for runs in theory.values() for n in runs]
 
 
+def _errors(theory: dict) -> list[float]:
+    """Each run's absolute difference between predicted and measured accuracy on all pairs."""
+    return [abs(n["predicted"] - n["measured"]) for n in _theory_runs(theory)]
+
+
 def _mean_error(theory: dict) -> float:
-    """The mean absolute difference between predicted and measured accuracy on all pairs, over the runs."""
-    errors = [abs(n["predicted"] - n["measured"]) for n in _theory_runs(theory)]
+    """The mean of ``_errors``."""
+    errors = _errors(theory)
     return sum(errors) / len(errors)
 
 
 def _prediction_evidence(theory: dict) -> Evidence:
-    runs = _theory_runs(theory)
-    errors = [abs(n["predicted"] - n["measured"]) for n in runs]
-    mean = _mean_error(theory)
+    runs, errors = _theory_runs(theory), _errors(theory)
+    mean = sum(errors) / len(errors)
     fitted = all(n["final_train"] >= LEVEL for n in runs)
     return Evidence(MAX_PREDICTION_ERROR - mean, f"mean |predicted - measured| {mean:.3f} over {len(runs)} runs "
                     f"(largest {max(errors):.3f})", fitted, "a run did not fit its training set (90%)")
@@ -561,7 +575,7 @@ def _at(step: int | None) -> str:
 
 def _stuck_glue(grid: dict) -> dict[str, str]:
     """The range of the final RQI of the grid's runs that never reached 90% test accuracy, in words."""
-    stuck = [n["final_rqi"] for row in grid.values() for n in row.values() if n["general"] is None]
+    stuck = stuck_rqi(n for row in grid.values() for n in row.values())
     if not stuck:
         return {"rqi_stuck": "(there were none: every run of the grid got there)"}
     return {"rqi_stuck": f"from {min(stuck):.2f} to {max(stuck):.2f}"}
